@@ -10,10 +10,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/minis-gg/studio-worker/observers"
 	"github.com/minis-gg/studio-worker/worker/engine"
 	"github.com/minis-gg/studio-worker/worker/logs"
 	"github.com/minis-gg/studio-worker/worker/protocol"
-	"github.com/minis-gg/studio-worker/observers"
 )
 
 // Runner runs one job; engine.Multi is the production one.
