@@ -90,7 +90,7 @@ func New(opts Options) (*Runtime, error) {
 		}
 		path = p
 	}
-	store, err := config.Open(path, config.Options{DetectedVRAMGb: h.VRAMTotalGb})
+	store, err := config.Open(path, config.Options{DetectedVRAMGb: h.VRAMTotalGb, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,8 @@ func (r *Runtime) LogStartupBanner() {
 	r.Logger.Info("studio-worker booting", "category", "startup",
 		"version", r.opts.Version, "config_path", r.Store.Path(), "api_base_url", s.APIBaseURL,
 		"vram_threshold_gb", s.VRAMThresholdGb, "auto_update_enabled", s.AutoUpdateEnabled,
-		"auto_update_interval_secs", s.AutoUpdateIntervalSecs, "worker_id", id)
+		"auto_update_interval_secs", s.AutoUpdateIntervalSecs, "auto_update_prerelease", s.AutoUpdatePrerelease,
+		"auto_update_feed", s.AutoUpdateFeed, "worker_id", id)
 }
 
 // Run is the worker until ctx is cancelled: registration gate, then the

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -48,7 +50,10 @@ func (e *Env) OpenStore() (*config.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.Open(path, config.Options{DetectedVRAMGb: worker.ProbeHost().VRAMTotalGb})
+	// The store's breadcrumbs go to this command's stderr, not to whatever
+	// the process-wide slog default happens to be.
+	logger := slog.New(slog.NewTextHandler(e.Stderr, nil))
+	return config.Open(path, config.Options{DetectedVRAMGb: worker.ProbeHost().VRAMTotalGb, Logger: logger})
 }
 
 // NewRuntime builds the worker runtime for run, ui and demo.
@@ -119,6 +124,8 @@ func newRoot(env *Env, b Build) *cobra.Command {
 		def = b.UI(root, env)
 	}
 	root.RunE = func(cmd *cobra.Command, args []string) error { return def.RunE(def, args) }
+	// The root too: its NoArgs check is what reports an unknown command.
+	wrapArgs(root)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
 	}
@@ -140,16 +147,36 @@ func wrapArgs(c *cobra.Command) {
 }
 
 // guardNegativeNumbers lets `set-threshold -1` reach the validator (which
-// explains why it is refused) instead of failing as an unknown flag "-1".
+// explains why it is refused) instead of failing as an unknown flag "-1". The
+// number moves behind a "--" at the end, so flags after it (--config) still
+// parse.
 func guardNegativeNumbers(args []string) []string {
-	out := make([]string, 0, len(args)+1)
-	for i, a := range args {
-		out = append(out, a)
-		if a == "set-threshold" && i+1 < len(args) && len(args[i+1]) > 1 && args[i+1][0] == '-' && args[i+1] != "--" {
-			if _, err := strconv.ParseFloat(args[i+1], 64); err == nil {
-				out = append(out, "--")
-			}
-		}
+	if slices.Contains(args, "--") {
+		return args
 	}
-	return out
+	i := slices.Index(args, "set-threshold")
+	if i < 0 || i+1 >= len(args) {
+		return args
+	}
+	v := args[i+1]
+	if len(v) < 2 || v[0] != '-' {
+		return args
+	}
+	if _, err := strconv.ParseFloat(v, 64); err != nil {
+		return args
+	}
+	return slices.Concat(args[:i+1], args[i+2:], []string{"--", v})
+}
+
+// exactlyOneArg is cobra.ExactArgs(1) with a message naming what is missing.
+func exactlyOneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s: missing %s (usage: studio-worker %s)", cmd.Name(), what, cmd.Use)
+		case len(args) > 1:
+			return fmt.Errorf("%s: expected one %s, got %d arguments (usage: studio-worker %s)", cmd.Name(), what, len(args), cmd.Use)
+		}
+		return nil
+	}
 }

@@ -110,7 +110,7 @@ func setEnabledCmd(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "set-enabled true|false",
 		Short: "Take new jobs or not (a running worker follows within 2 s)",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactlyOneArg("true|false argument"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := worker.ParseEnabled(args[0]); err != nil {
 				return err // before opening: a bad argument never touches the file
@@ -128,7 +128,7 @@ func setThresholdCmd(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "set-threshold GB",
 		Short: "Largest VRAM estimate (GB) of a job this worker is offered",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactlyOneArg("GB argument"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := worker.ParseThreshold(args[0]); err != nil {
 				return err

@@ -1,0 +1,304 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minis-gg/studio-worker/worker/config"
+	"github.com/minis-gg/studio-worker/worker/protocol"
+	"github.com/minis-gg/studio-worker/worker/studiotest"
+)
+
+const binVersion = "9.8.7-test"
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// headlessBinary builds the headless binary once per test process, from the
+// module root found through `go env GOMOD`.
+func headlessBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	buildOnce.Do(func() {
+		out, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		root := filepath.Dir(strings.TrimSpace(string(out)))
+		buildDir, buildErr = os.MkdirTemp("", "studio-worker-bin-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "studio-worker")
+		cmd := exec.Command("go", "build", "-tags", "headless", "-ldflags", "-X main.version="+binVersion, "-o", binPath, "./")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build headless binary: %v", buildErr)
+	}
+	return binPath
+}
+
+// syncBuffer collects a child's output while the test reads it; changed
+// is closed at the next write after it was handed out.
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// has reports whether the output contains sub, and otherwise returns a
+// channel closed at the next write.
+func (s *syncBuffer) has(sub string) (bool, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if strings.Contains(s.b.String(), sub) {
+		return true, nil
+	}
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return false, s.changed
+}
+
+type child struct {
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan error
+}
+
+func startChild(t *testing.T, bin string, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
+	c.cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		if t.Failed() {
+			t.Logf("child stderr:\n%s\nchild stdout:\n%s", c.stderr.String(), c.stdout.String())
+		}
+	})
+	return c
+}
+
+// exit signals the child and returns its exit code.
+func (c *child) exit(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-c.done:
+		c.done <- err
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(30 * time.Second):
+		t.Fatal("child did not exit after the signal")
+		return -1
+	}
+}
+
+// waitOutput waits until buf contains sub (the child writes as it goes).
+func waitOutput(t *testing.T, c *child, buf *syncBuffer, sub string) {
+	t.Helper()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for {
+		ok, changed := buf.has(sub)
+		if ok {
+			return
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("%q never appeared", sub)
+		case err := <-c.done:
+			c.done <- err
+			if ok, _ := buf.has(sub); !ok {
+				t.Fatalf("child exited (%v) before %q appeared", err, sub)
+			}
+		case <-changed:
+		}
+	}
+}
+
+func bannerLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "studio-worker booting") {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestBinaryRunStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	bin := headlessBinary(t)
+	st := studiotest.New(studiotest.Options{})
+	url, err := st.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	st.AddWorker("w-bin", tokenValue)
+	path := newConfig(t, func(s *config.Settings) {
+		s.APIBaseURL, s.WorkerID, s.AuthToken = url, "w-bin", tokenValue
+		s.AutoUpdateEnabled, s.AutoUpdateIntervalSecs, s.VRAMThresholdGb = false, 3600, 6
+	})
+
+	c := startChild(t, bin, "--config", path, "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := st.WaitFrame(ctx, func(r studiotest.Recorded) bool {
+		return r.Dir == studiotest.ToWorker && r.Type == protocol.TypeWelcome
+	}); err != nil {
+		t.Fatalf("no welcomed session: %v", err)
+	}
+	// The welcome is recorded before the child's stderr has necessarily
+	// been copied through the pipe; the welcome log line follows the banner.
+	waitOutput(t, c, c.stderr, "server welcomed")
+	banner := bannerLine(c.stderr.String())
+	for _, w := range []string{"version=" + binVersion, "config_path=" + path, "api_base_url=" + url, "vram_threshold_gb=6",
+		"auto_update_enabled=false", "auto_update_interval_secs=3600", "worker_id=w-bin"} {
+		if !strings.Contains(banner, w) {
+			t.Errorf("banner %q lacks %q", banner, w)
+		}
+	}
+
+	if code := c.exit(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	if _, err := st.WaitFrame(ctx, func(r studiotest.Recorded) bool {
+		return r.Dir == studiotest.FromWorker && r.Type == studiotest.TypeClose && r.CloseCode == 1000
+	}); err != nil {
+		t.Errorf("the double recorded no close 1000 from the worker: %v", err)
+	}
+	if strings.Contains(c.stderr.String(), tokenValue) {
+		t.Error("the token appears on stderr")
+	}
+}
+
+func TestBinaryRunStopsBeforeApprovalOnSIGINT(t *testing.T) {
+	t.Parallel()
+	bin := headlessBinary(t)
+	st := studiotest.New(studiotest.Options{})
+	url, err := st.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	path := newConfig(t, func(s *config.Settings) { s.APIBaseURL = url })
+
+	// No subcommand: `run` is the default of a headless build.
+	c := startChild(t, bin, "--config", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := st.WaitRegisterRequest(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, c, c.stderr, "registration requested")
+	if banner := bannerLine(c.stderr.String()); !strings.Contains(banner, "worker_id=(unregistered)") {
+		t.Errorf("banner %q does not say (unregistered)", banner)
+	}
+	if code := c.exit(t, syscall.SIGINT); code != 0 {
+		t.Fatalf("exit code %d after SIGINT before approval, want 0", code)
+	}
+	if !strings.Contains(c.stderr.String(), "stopped before registration completed") {
+		t.Error("no clean-stop message")
+	}
+	if s := settingsAt(t, path); s.RegistrationRequestID == "" {
+		t.Error("pending request id not persisted")
+	}
+}
+
+func TestBinaryDemoFinishesJobs(t *testing.T) {
+	t.Parallel()
+	bin := headlessBinary(t)
+	c := startChild(t, bin, "demo", "--headless", "--jobs", "2", "--job-delay", "100ms")
+	select {
+	case err := <-c.done:
+		c.done <- err
+		if err != nil {
+			t.Fatalf("demo: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo --jobs 2 did not finish")
+	}
+	lines := 0
+	for _, l := range strings.Split(c.stdout.String(), "\n") {
+		if strings.HasPrefix(l, "job ") && strings.Contains(l, "completed") {
+			lines++
+		}
+	}
+	if lines != 2 {
+		t.Errorf("%d completed job lines, want 2:\n%s", lines, c.stdout.String())
+	}
+}
+
+// TestBinaryDemoSIGINTDrainsTheRunningJob: SIGINT while a 1 s job runs still
+// delivers that job and exits 0.
+func TestBinaryDemoSIGINTDrainsTheRunningJob(t *testing.T) {
+	t.Parallel()
+	bin := headlessBinary(t)
+	c := startChild(t, bin, "demo", "--headless", "--job-delay", "1s")
+	waitOutput(t, c, c.stderr, "offer received")
+	if code := c.exit(t, syscall.SIGINT); code != 0 {
+		t.Fatalf("exit code %d after SIGINT, want 0", code)
+	}
+	if !strings.Contains(c.stdout.String(), "job 1 ") || !strings.Contains(c.stdout.String(), "completed") {
+		t.Errorf("the running job was not finished before exit:\n%s", c.stdout.String())
+	}
+}
