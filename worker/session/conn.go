@@ -61,11 +61,16 @@ func (c *conn) send(f protocol.WorkerFrame) error {
 	if err != nil {
 		return err
 	}
+	return c.sendEncoded(f.FrameType(), b)
+}
+
+// sendEncoded writes a frame already encoded with protocol.Encode.
+func (c *conn) sendEncoded(typ string, b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.sched.WriteTimeout))
 	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-		return fmt.Errorf("send %s: %w", f.FrameType(), err)
+		return fmt.Errorf("send %s: %w", typ, err)
 	}
 	return nil
 }

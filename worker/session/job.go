@@ -30,7 +30,7 @@ func (s *session) startJob(claim protocol.JobOfferClaim, release func()) {
 		defer close(j.done)
 		defer release()
 		defer cancel(nil)
-		outcome, reason := s.runJob(ctx, claim, prompt)
+		outcome, reason := s.runJob(ctx, j, claim, prompt)
 		s.obs.ClearCurrentJob()
 		s.obs.RecordRecentJob(observers.RecentJob{
 			JobID: claim.JobID, Kind: string(claim.Task.Kind), Model: claim.Model,
@@ -41,10 +41,11 @@ func (s *session) startJob(claim protocol.JobOfferClaim, release func()) {
 }
 
 // runJob produces and delivers one result and says how the job ended.
-func (s *session) runJob(ctx context.Context, claim protocol.JobOfferClaim, prompt string) (observers.Outcome, string) {
+func (s *session) runJob(ctx context.Context, j *runningJob, claim protocol.JobOfferClaim, prompt string) (observers.Outcome, string) {
 	log := s.log.With("job_id", claim.JobID)
 	start := time.Now()
 	res, err := runGuarded(ctx, s.cfg.Engine, claim)
+	j.engineDone.Store(true)
 	log.Info(fmt.Sprintf("%s dispatched in %s", claim.Task.Kind, time.Since(start).Round(time.Millisecond)))
 
 	if cause := context.Cause(ctx); errors.Is(cause, errSessionEnded) {
@@ -55,11 +56,14 @@ func (s *session) runJob(ctx context.Context, claim protocol.JobOfferClaim, prom
 	}
 	if err != nil {
 		retryable := !engine.IsTerminal(err)
-		if errors.Is(err, errShuttingDown) {
+		// Engines report cancellation as ctx.Err(); the cause says it was
+		// the stop's drain running out.
+		if errors.Is(context.Cause(ctx), errShuttingDown) {
 			retryable = true
 			err = errShuttingDown
 		}
 		log.Error("job failed", "error", err.Error(), "retryable", retryable)
+		j.reported.Store(true)
 		s.sendFail(claim.JobID, err.Error(), retryable)
 		return observers.OutcomeFailed, err.Error()
 	}
@@ -76,14 +80,18 @@ func (s *session) runJob(ctx context.Context, claim protocol.JobOfferClaim, prom
 			if errors.As(err, &st) && st.Status == 409 {
 				// The studio no longer holds this job for us: a fail
 				// frame would name a job it does not know.
+				j.reported.Store(true)
 				return observers.OutcomeFailed, err.Error()
 			}
+			j.reported.Store(true)
 			s.sendFail(claim.JobID, "upload failed: "+err.Error(), true)
 			return observers.OutcomeFailed, "upload failed: " + err.Error()
 		}
+		j.reported.Store(true)
 		log.Info("result uploaded")
 		return observers.OutcomeCompleted, ""
 	}
+	j.reported.Store(true)
 	if err := s.c.send(protocol.CompleteJSON{JobID: claim.JobID, Result: res.JSON, Prompt: prompt}); err != nil {
 		// The socket is gone; the studio requeues the job itself.
 		log.Error("json result not sent", "error", err.Error())

@@ -71,6 +71,7 @@ func newRunner(cfg Config) *runner {
 	if cfg.Schedule == (Schedule{}) {
 		cfg.Schedule = DefaultSchedule()
 	}
+	cfg.Schedule = cfg.Schedule.withDefaults()
 	return &runner{cfg: cfg, obs: cfg.Observers, log: cfg.Logger.With("category", "ws")}
 }
 

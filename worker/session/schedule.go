@@ -61,3 +61,23 @@ func (s Schedule) Backoff(attempt int) time.Duration {
 	}
 	return d
 }
+
+// withDefaults fills every zero field from DefaultSchedule, so a test or
+// caller that sets a few fields never runs with a zero timeout.
+func (s Schedule) withDefaults() Schedule {
+	d := DefaultSchedule()
+	durs := []struct{ v, def *time.Duration }{
+		{&s.HeartbeatInterval, &d.HeartbeatInterval}, {&s.LogFlushInterval, &d.LogFlushInterval},
+		{&s.ReadIdleTimeout, &d.ReadIdleTimeout}, {&s.ConnectTimeout, &d.ConnectTimeout},
+		{&s.WriteTimeout, &d.WriteTimeout}, {&s.CloseTimeout, &d.CloseTimeout},
+		{&s.BackoffBase, &d.BackoffBase}, {&s.BackoffMax, &d.BackoffMax},
+		{&s.CredentialsPoll, &d.CredentialsPoll}, {&s.UploadRetryPause, &d.UploadRetryPause},
+		{&s.UploadTimeout, &d.UploadTimeout}, {&s.JobDrain, &d.JobDrain},
+	}
+	for _, f := range durs {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return s
+}

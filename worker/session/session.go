@@ -7,7 +7,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/minis-gg/studio-worker/observers"
 	"github.com/minis-gg/studio-worker/worker/protocol"
@@ -34,12 +36,21 @@ type session struct {
 
 	jobs sync.WaitGroup
 	job  *runningJob // owned by the loop goroutine
+	// parked is an offer that arrived while the previous job was only
+	// delivering its outcome; it is answered when that job is done.
+	parked *protocol.JobOfferClaim
 }
 
 type runningJob struct {
 	id     string
 	cancel context.CancelCauseFunc
 	done   chan struct{} // closed after the job released the slot
+	// engineDone is set when the engine has returned: what is left is
+	// delivering the outcome and bookkeeping. reported is set when the
+	// outcome is handed to the studio (completeJson or fail about to be
+	// written, upload accepted); heartbeats stop naming the job then.
+	engineDone atomic.Bool
+	reported   atomic.Bool
 }
 
 // jobDone is the running job's done channel, nil (never ready) when idle.
@@ -81,12 +92,27 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.job.cancel(errSessionEnded)
 		}
 		s.jobs.Wait()
+		if Terminal(err) {
+			// Say why we are going, as the reference does; the studio is
+			// closing the socket anyway, so nothing waits for its reply.
+			s.c.closeNormally(terminalCloseReason(err))
+		}
 		if err == nil {
+			// Wait for the studio's close reply. The reader hands it (and
+			// any frame still in flight) to frames, so keep draining that:
+			// a reader blocked on delivery would hold the stop for the
+			// whole CloseTimeout.
 			s.c.closeNormally("session ended")
 			t := time.NewTimer(s.cfg.Schedule.CloseTimeout)
-			select {
-			case <-readerDone:
-			case <-t.C:
+		wait:
+			for {
+				select {
+				case <-frames:
+				case <-readerDone:
+					break wait
+				case <-t.C:
+					break wait
+				}
 			}
 			t.Stop()
 		}
@@ -113,7 +139,9 @@ func (s *session) run(ctx context.Context) (err error) {
 			s.stopping = true
 			select {
 			case <-s.jobDone():
-				s.job = nil
+				if err := s.jobFinished(); err != nil {
+					return err
+				}
 			default:
 			}
 			if s.job == nil {
@@ -129,7 +157,9 @@ func (s *session) run(ctx context.Context) (err error) {
 				s.job.cancel(errShuttingDown)
 			}
 		case <-s.jobDone():
-			s.job = nil
+			if err := s.jobFinished(); err != nil {
+				return err
+			}
 			if s.stopping {
 				return nil
 			}
@@ -166,7 +196,11 @@ func (s *session) run(ctx context.Context) (err error) {
 func (s *session) handle(in inbound) error {
 	if in.err != nil {
 		var bad *protocol.InvalidOfferError
-		if errors.As(in.err, &bad) && s.welcomed {
+		if errors.As(in.err, &bad) && !s.welcomed {
+			s.log.Warn("ignoring offer before welcome", "job_id", bad.JobID)
+			return nil
+		}
+		if errors.As(in.err, &bad) {
 			s.log.Warn("refusing an offer that cannot run", "job_id", bad.JobID, "reason", bad.Reason)
 			if err := s.c.send(protocol.Fail{JobID: bad.JobID, Error: bad.Error(), Retryable: false}); err != nil {
 				return &disconnectError{op: "fail invalid offer", err: err}
@@ -237,6 +271,15 @@ func (s *session) offer(claim protocol.JobOfferClaim) error {
 		return reject(protocol.RejectPaused, protocol.ReasonPaused)
 	}
 	release, ok := s.obs.TryReserveJob()
+	if !ok && s.job != nil && s.job.engineDone.Load() && s.parked == nil {
+		// The studio offers the next job as soon as it has this one's
+		// outcome: for an upload that is before the worker has even read
+		// the HTTP answer. The slot is about to be free, so answer the
+		// offer when the job is done rather than refuse it busy (a busy
+		// reject makes the studio wait for the next heartbeat).
+		s.parked = &claim
+		return nil
+	}
 	if !ok {
 		return reject(protocol.RejectBusy, protocol.ReasonBusy)
 	}
@@ -246,6 +289,16 @@ func (s *session) offer(claim protocol.JobOfferClaim) error {
 		return &disconnectError{op: "accept", err: err}
 	}
 	s.startJob(claim, release)
+	return nil
+}
+
+// jobFinished forgets the finished job and answers an offer parked behind it.
+func (s *session) jobFinished() error {
+	s.job = nil
+	if c := s.parked; c != nil {
+		s.parked = nil
+		return s.offer(*c)
+	}
 	return nil
 }
 
@@ -261,7 +314,7 @@ func (s *session) sendHeartbeat() error {
 		s.lastEnabled = caps.AutoEnabled
 	}
 	hb := protocol.Heartbeat{Capabilities: caps}
-	if s.job != nil {
+	if s.job != nil && !s.job.reported.Load() {
 		hb.CurrentJobID = s.job.id
 	}
 	if err := s.c.send(hb); err != nil {
@@ -271,21 +324,70 @@ func (s *session) sendHeartbeat() error {
 	return nil
 }
 
-// flushLogs ships everything queued in one batch; a batch that cannot be sent
-// goes back to the front of the queue for the next session.
+// Log batches are bounded so one frame stays far below the studio's 1 MiB
+// message limit however long or escape-heavy the queued lines are: each
+// message is clipped to maxShippedMessage bytes and a batch whose encoding
+// exceeds logBatchBytes is halved, the rest going back to the queue.
+const (
+	logBatchEntries   = 1000
+	logBatchBytes     = 256 << 10
+	maxShippedMessage = 4 << 10
+)
+
+// flushLogs ships everything queued, in bounded batches; a batch that cannot
+// be sent goes back to the front of the queue for the next session.
 func (s *session) flushLogs() error {
-	if s.cfg.Logs == nil || s.cfg.Logs.Len() == 0 {
+	if s.cfg.Logs == nil {
 		return nil
 	}
-	batch := s.cfg.Logs.Drain(0)
-	if len(batch) == 0 {
-		return nil
-	}
-	if err := s.c.send(protocol.LogBatch{Entries: batch}); err != nil {
-		s.cfg.Logs.Requeue(batch)
-		return &disconnectError{op: "log batch", err: err}
+	for s.cfg.Logs.Len() > 0 {
+		batch := s.cfg.Logs.Drain(logBatchEntries)
+		if len(batch) == 0 {
+			return nil
+		}
+		frame, err := encodeLogBatch(batch)
+		for err == nil && len(frame) > logBatchBytes && len(batch) > 1 {
+			half := len(batch) / 2
+			s.cfg.Logs.Requeue(batch[half:])
+			batch = batch[:half]
+			frame, err = encodeLogBatch(batch)
+		}
+		if err == nil {
+			err = s.c.sendEncoded(protocol.TypeLogBatch, frame)
+		}
+		if err != nil {
+			s.cfg.Logs.Requeue(batch)
+			return &disconnectError{op: "log batch", err: err}
+		}
 	}
 	return nil
+}
+
+// encodeLogBatch clips over-long messages in a copy, so a batch that fails
+// goes back to the queue as it was.
+func encodeLogBatch(batch []protocol.LogEntry) ([]byte, error) {
+	wire, copied := batch, false
+	for i, e := range batch {
+		if len(e.Message) <= maxShippedMessage {
+			continue
+		}
+		if !copied {
+			wire, copied = append([]protocol.LogEntry(nil), batch...), true
+		}
+		wire[i].Message = clipMessage(e.Message)
+	}
+	return protocol.Encode(protocol.LogBatch{Entries: wire})
+}
+
+// clipMessage cuts a log message to maxShippedMessage bytes on a rune
+// boundary and says so.
+func clipMessage(m string) string {
+	const marker = "… [clipped]"
+	cut := maxShippedMessage - len(marker)
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + marker
 }
 
 // logCapabilities writes the one summary line per session the reference
@@ -302,4 +404,12 @@ func (s *session) logCapabilities(c protocol.Capabilities) {
 	if c.VRAMTotalGb > 0 && c.VRAMThresholdGb > c.VRAMTotalGb {
 		s.log.Warn(fmt.Sprintf("vram_threshold_gb %g is above the %g GB of VRAM detected; jobs that size may run out of memory", c.VRAMThresholdGb, c.VRAMTotalGb))
 	}
+}
+
+func terminalCloseReason(err error) string {
+	var af *AuthFailedError
+	if errors.As(err, &af) {
+		return "auth failed"
+	}
+	return "protocol violation"
 }

@@ -75,7 +75,10 @@ func (s *Studio) acceptUpload(up Upload) (status int, msg string, st JobState, f
 		return s.failUpStatus, "injected failure", JobState{}, nil
 	}
 	j := s.jobs[up.JobID]
-	if j == nil || j.state.WorkerID != up.WorkerID || j.state.Status != StatusAccepted {
+	// The real studio claims the job's row for the worker before it sends the
+	// offer, and the upload travels on its own connection, so an upload may
+	// overtake the worker's accept: a held job (offered or accepted) counts.
+	if j == nil || j.state.WorkerID != up.WorkerID || !j.held() {
 		s.logf("studio: upload for job %s: not claimed by %s", up.JobID, up.WorkerID)
 		return http.StatusConflict, "job is not claimed by this worker", JobState{}, nil
 	}
