@@ -3,11 +3,184 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/systray"
 	"github.com/spf13/cobra"
 
+	"github.com/minis-gg/studio-worker/ui"
+	"github.com/minis-gg/studio-worker/ui/autostart"
+	"github.com/minis-gg/studio-worker/ui/instance"
+	"github.com/minis-gg/studio-worker/worker"
 	"github.com/minis-gg/studio-worker/worker/cli"
+	"github.com/minis-gg/studio-worker/worker/config"
+	"github.com/minis-gg/studio-worker/worker/demo"
 )
 
-// uiCommands adds the tray and window commands of the UI build. Until the
-// tray lands (issue 3) the UI build behaves like the headless one.
-var uiCommands func(root *cobra.Command, env *cli.Env) *cobra.Command
+const (
+	// tabEnv opens the window on a given tab (screenshots, support).
+	tabEnv = "STUDIO_WORKER_UI_TAB"
+	// benchLogsEnv pre-fills the log ring with N lines (scripts/ui-bench.sh
+	// measures the Logs tab holding a full ring on an idle worker).
+	benchLogsEnv = "STUDIO_WORKER_UI_BENCH_LOGS"
+)
+
+// uiCommands adds `ui` (the default command) and replaces `demo` with one
+// that also shows the window.
+var uiCommands = func(root *cobra.Command, env *cli.Env) *cobra.Command {
+	uiCmd := &cobra.Command{
+		Use:   "ui",
+		Short: "Run the worker with a tray icon and a status window (default)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runUI(env) },
+	}
+	for _, c := range root.Commands() {
+		if c.Name() == "demo" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.AddCommand(uiCmd, uiDemoCmd(env))
+	return uiCmd
+}
+
+func newApp() fyne.App {
+	a := app.NewWithID("gg.minis.studio-worker")
+	a.SetIcon(ui.AppIcon())
+	a.Settings().SetTheme(ui.DarkTheme())
+	return a
+}
+
+// platformTray wires what fyne does not expose: the tooltip and the left
+// click on the icon.
+func platformTray(o *ui.Options) {
+	o.Tooltip = systray.SetTooltip
+	o.TrayTapped = systray.SetOnTapped
+}
+
+func runUI(env *cli.Env) error {
+	path, err := env.ResolveConfigPath()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	lock, err := instance.Acquire(dir)
+	if errors.Is(err, instance.ErrRunning) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := instance.Raise(ctx, dir); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, "studio-worker ui is already running for", path, "- brought its window to the front")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+
+	rt, err := env.NewRuntime(worker.Options{})
+	if err != nil {
+		return err
+	}
+	entryArgs := []string{"ui"}
+	if env.ConfigPath != "" {
+		if abs, err := filepath.Abs(env.ConfigPath); err == nil {
+			entryArgs = []string{"--config", abs, "ui"}
+		}
+	}
+	applyAutostart := func(s config.Settings) {
+		e, err := autostart.Current(entryArgs...)
+		if err == nil {
+			err = autostart.Apply(s.AutoStart, e)
+		}
+		if err != nil {
+			rt.Logger.Warn("could not update the start-with-my-computer entry", "category", "ui", "error", err.Error())
+		}
+	}
+	s := rt.Store.Settings()
+	applyAutostart(s)
+	if n, err := strconv.Atoi(os.Getenv(benchLogsEnv)); err == nil {
+		for i := range n {
+			rt.Logger.Info(fmt.Sprintf("bench line %d", i), "category", "bench")
+		}
+	}
+
+	opts := ui.Options{
+		Observers: rt.Observers,
+		Store:     rt.Store,
+		Worker:    rt,
+		Version:   env.Version,
+		Tab:       os.Getenv(tabEnv),
+		Hidden:    s.StartMinimised,
+		Raise:     lock.Raised(),
+		OnSaved:   applyAutostart,
+	}
+	platformTray(&opts)
+	_, err = ui.Run(newApp(), opts, rt.Run, false)
+	if err != nil {
+		// The window showed why the worker stopped; the operator chose Quit.
+		rt.Logger.Info("worker had stopped: "+err.Error(), "category", "ui")
+	}
+	return nil
+}
+
+func uiDemoCmd(env *cli.Env) *cobra.Command {
+	var opts demo.Options
+	var headless bool
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a local studio with synthetic jobs and a worker pointed at it, with the window open on Jobs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Out = env.Stdout
+			opts.Stderr = env.Stderr
+			opts.Version = env.Version
+			if headless {
+				ctx, stop := cli.SignalContext()
+				defer stop()
+				return demo.Run(ctx, opts)
+			}
+			return runDemoUI(env, opts)
+		},
+	}
+	c.Flags().BoolVar(&headless, "headless", false, "no window or tray")
+	c.Flags().IntVar(&opts.Jobs, "jobs", 0, "stop after this many finished jobs (0: until Quit)")
+	c.Flags().DurationVar(&opts.JobDelay, "job-delay", demo.DefaultJobDelay, "how long each synthetic job takes")
+	return c
+}
+
+func runDemoUI(env *cli.Env, opts demo.Options) error {
+	opts.HasUI = true
+	d, err := demo.Start(opts)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	tab := os.Getenv(tabEnv)
+	if tab == "" {
+		tab = ui.TabJobs
+	}
+	uo := ui.Options{
+		Observers: d.Runtime.Observers,
+		Store:     d.Runtime.Store,
+		Worker:    d.Runtime,
+		Version:   env.Version,
+		Tab:       tab,
+	}
+	platformTray(&uo)
+	const pause = 300 * time.Millisecond
+	_, err = ui.Run(newApp(), uo, func(ctx context.Context) error { return d.Run(ctx, pause) }, opts.Jobs > 0)
+	if err != nil {
+		slog.Default().Error("demo stopped: " + err.Error())
+	}
+	return err
+}
