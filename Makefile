@@ -4,7 +4,7 @@
 GO ?= go
 HEADLESS_BIN ?= bin/studio-worker-headless
 
-.PHONY: deps demo test vet build build-headless bench
+.PHONY: deps demo test vet build build-headless bench bench-ui screenshots
 
 deps:
 	./scripts/install-deps.sh
@@ -12,9 +12,13 @@ deps:
 demo: deps
 	$(GO) run . demo
 
+# Unit and integration tests with -race, both builds, then the UI end to end:
+# the real demo under Xvfb with a D-Bus session (tray menu, a job, a screenshot).
 test: deps vet
 	$(GO) test -race -count=1 ./...
 	CGO_ENABLED=0 $(GO) build -tags headless -o $(HEADLESS_BIN) .
+	$(GO) build -o bin/studio-worker .
+	./scripts/ui-e2e.sh bin/studio-worker
 
 vet:
 	CGO_ENABLED=0 $(GO) vet -tags headless ./...
@@ -31,3 +35,11 @@ build-headless:
 bench: build-headless
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./worker/session/
 	$(GO) run ./scripts/idlebench -bin $(HEADLESS_BIN) -seconds 60
+
+# The UI app idle for 60 s, hidden and on Logs with 1000 lines (CPU %, RSS).
+bench-ui: build
+	./scripts/ui-bench.sh bin/studio-worker
+
+# One PNG per window tab, for the README.
+screenshots: build
+	./scripts/ui-screenshots.sh bin/studio-worker docs/screenshots

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -66,7 +67,20 @@ func platformTray(o *ui.Options) {
 	o.TrayTapped = systray.SetOnTapped
 }
 
+// hasDisplay reports whether a window can open. On Linux and the BSDs that
+// needs an X11 or Wayland session; without one Fyne cannot start.
+func hasDisplay() bool {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+	}
+	return true
+}
+
 func runUI(env *cli.Env) error {
+	if !hasDisplay() {
+		return errors.New("no display (DISPLAY and WAYLAND_DISPLAY are unset): the tray and window need a desktop session; on a server use `studio-worker run`")
+	}
 	path, err := env.ResolveConfigPath()
 	if err != nil {
 		return err
@@ -144,6 +158,10 @@ func uiDemoCmd(env *cli.Env) *cobra.Command {
 			opts.Out = env.Stdout
 			opts.Stderr = env.Stderr
 			opts.Version = env.Version
+			if !headless && !hasDisplay() {
+				fmt.Fprintln(env.Stderr, "no display (DISPLAY and WAYLAND_DISPLAY are unset); running the demo headless")
+				headless = true
+			}
 			if headless {
 				ctx, stop := cli.SignalContext()
 				defer stop()
