@@ -37,6 +37,10 @@ type Options struct {
 	RegistrationPoll time.Duration
 	SettingsPoll     time.Duration
 	HTTPClient       *http.Client
+	// StayAfterStop keeps Run alive after the worker stopped on its own
+	// (rejected, auth failed, fatal) until ResetRegistration or Retry; the
+	// UI uses it so the window can offer the way out.
+	StayAfterStop bool
 }
 
 // Runtime is one worker: everything the session, the UI and the updater
@@ -53,6 +57,7 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	creds *session.Credentials // approved in memory when saving them failed
+	wake  chan struct{}        // ResetRegistration / Retry → Run (StayAfterStop)
 }
 
 // New sets up logging, probes the machine and loads (or creates) the
@@ -97,7 +102,8 @@ func New(opts Options) (*Runtime, error) {
 	s := store.Settings()
 	obs.SetEnabled(s.Enabled)
 	obs.SetVRAM(h.VRAMTotalGb, s.VRAMThresholdGb)
-	return &Runtime{Store: store, Observers: obs, Logs: q, Engine: opts.Engine, Logger: logger, Host: h, opts: opts}, nil
+	return &Runtime{Store: store, Observers: obs, Logs: q, Engine: opts.Engine, Logger: logger, Host: h, opts: opts,
+		wake: make(chan struct{}, 1)}, nil
 }
 
 // Capabilities describes the worker from the settings as they are now.
@@ -139,6 +145,28 @@ func (r *Runtime) Run(ctx context.Context) error {
 		r.publishState(watchCtx)
 	}()
 
+	for {
+		select { // a Retry made while running is moot
+		case <-r.wake:
+		default:
+		}
+		err := r.runOnce(ctx)
+		if err == nil || !r.opts.StayAfterStop {
+			return err
+		}
+		// The window shows why the worker stopped and offers a way out
+		// (reset registration, retry); wait for the operator's choice.
+		r.Logger.Info("worker stopped; waiting for a registration reset or a retry", "category", "worker", "reason", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		}
+	}
+}
+
+// runOnce is one pass through the registration gate and the session.
+func (r *Runtime) runOnce(ctx context.Context) error {
 	gate := &registration.Gate{
 		Store: r.Store, Observers: r.Observers, Capabilities: r.Capabilities,
 		UserAgent: "studio-worker/" + r.opts.Version, HTTPClient: r.opts.HTTPClient,
@@ -205,4 +233,33 @@ func (r *Runtime) SetEnabled(on bool) error {
 	}
 	r.applySettings(s)
 	return nil
+}
+
+// ResetRegistration forgets the worker's identity and any pending request,
+// exactly like `register --reset`, and wakes a runtime that stopped after a
+// rejection or an auth failure so it asks for approval afresh.
+func (r *Runtime) ResetRegistration() error {
+	if _, err := r.Store.Update(func(s *config.Settings) error {
+		s.WorkerID, s.AuthToken = "", ""
+		s.RegistrationRequestID, s.RegistrationSecret = "", ""
+		s.InstallID = ""
+		return nil
+	}); err != nil {
+		return fmt.Errorf("reset registration: %w", err)
+	}
+	r.mu.Lock()
+	r.creds = nil
+	r.mu.Unlock()
+	r.Observers.SetRegistration(observers.RegistrationState{Phase: observers.RegistrationInitialising})
+	r.Retry()
+	return nil
+}
+
+// Retry wakes a runtime that stopped on its own (StayAfterStop) to try again
+// with the settings as they are now.
+func (r *Runtime) Retry() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }

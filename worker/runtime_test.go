@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minis-gg/studio-worker/observers"
 	"github.com/minis-gg/studio-worker/worker"
 	"github.com/minis-gg/studio-worker/worker/config"
 	"github.com/minis-gg/studio-worker/worker/protocol"
@@ -243,4 +245,62 @@ func TestRuntimeSetEnabledAppliesAtOnce(t *testing.T) {
 			t.Errorf("SetEnabled(%t): observers %t, file %t, caps %t", on, rt.Observers.Enabled(), readConfig(t, path).Enabled, rt.Capabilities().AutoEnabled)
 		}
 	}
+}
+
+// TestStayAfterStopResetRegistration is the window's way out of a rejection:
+// Run stays up, ResetRegistration submits a fresh request, and approval of
+// that one connects the worker without a restart.
+func TestStayAfterStopResetRegistration(t *testing.T) {
+	st, url := startStudio(t, studiotest.Options{})
+	path := filepath.Join(t.TempDir(), "config.toml")
+	writeConfig(t, path, func(s *config.Settings) { s.APIBaseURL = url })
+	rt, err := worker.New(worker.Options{
+		ConfigPath: path, Version: "1.2.3", Stderr: &syncBuffer{}, Host: testHost(),
+		Session: fastSchedule(), RegistrationPoll: 10 * time.Millisecond, SettingsPoll: 20 * time.Millisecond,
+		StayAfterStop: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	wctx := waitCtx(t, 10*time.Second)
+	if err := st.WaitPolls(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Reject(st.RegisterRequests()[0].RequestID, "unknown machine"); err != nil {
+		t.Fatal(err)
+	}
+	for rt.Observers.Registration().Phase != observers.RegistrationRejected {
+		select {
+		case <-rt.Observers.Changed():
+		case <-wctx.Done():
+			t.Fatal("registration never showed rejected")
+		case err := <-done:
+			t.Fatalf("Run returned %v; StayAfterStop should keep it up", err)
+		}
+	}
+	if err := rt.ResetRegistration(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WaitRegisterRequest(wctx, 2); err != nil {
+		t.Fatal("no fresh registration request after the reset:", err)
+	}
+	reqs := st.RegisterRequests()
+	second := reqs[len(reqs)-1]
+	if second.InstallID == reqs[0].InstallID {
+		t.Error("reset kept the install id")
+	}
+	if err := st.Approve(second.RequestID); err != nil {
+		t.Fatal(err)
+	}
+	waitWelcomed(t, st)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after a clean stop = %v", err)
+	}
+	done <- nil
 }
