@@ -4,7 +4,7 @@
 GO ?= go
 HEADLESS_BIN ?= bin/studio-worker-headless
 
-.PHONY: deps demo test vet build build-headless bench bench-ui screenshots
+.PHONY: deps demo test vet build build-headless bench bench-ui screenshots release
 
 deps:
 	./scripts/install-deps.sh
@@ -43,3 +43,8 @@ bench-ui: build
 # One PNG per window tab, for the README.
 screenshots: build
 	./scripts/ui-screenshots.sh bin/studio-worker docs/screenshots
+
+# Release archives, checksums.txt and manifest.yaml in dist/ (see README).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	./scripts/release.sh $(VERSION)

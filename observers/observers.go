@@ -58,6 +58,8 @@ type Set struct {
 	vramTotalGb     float64
 	vramThresholdGb float64
 
+	updateChecks []UpdateCheck // newest first, at most UpdateChecksCap (update.go)
+
 	logMu       sync.Mutex
 	logsChanged signal
 	logs        logRing

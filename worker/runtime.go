@@ -41,6 +41,11 @@ type Options struct {
 	// (rejected, auth failed, fatal) until ResetRegistration or Retry; the
 	// UI uses it so the window can offer the way out.
 	StayAfterStop bool
+	// SelfUpdate runs the auto-updater and restarts when the executable is
+	// replaced (run and ui; not demo or tests).
+	SelfUpdate bool
+	// Now is the clock of recorded outcomes; nil → time.Now.
+	Now func() time.Time
 }
 
 // Runtime is one worker: everything the session, the UI and the updater
@@ -55,9 +60,10 @@ type Runtime struct {
 
 	opts Options
 
-	mu    sync.Mutex
-	creds *session.Credentials // approved in memory when saving them failed
-	wake  chan struct{}        // ResetRegistration / Retry → Run (StayAfterStop)
+	mu      sync.Mutex
+	creds   *session.Credentials // approved in memory when saving them failed
+	wake    chan struct{}        // ResetRegistration / Retry → Run (StayAfterStop)
+	restart chan string          // updater / exe watcher → Run: stop and report RestartError
 }
 
 // New sets up logging, probes the machine and loads (or creates) the
@@ -103,7 +109,7 @@ func New(opts Options) (*Runtime, error) {
 	obs.SetEnabled(s.Enabled)
 	obs.SetVRAM(h.VRAMTotalGb, s.VRAMThresholdGb)
 	return &Runtime{Store: store, Observers: obs, Logs: q, Engine: opts.Engine, Logger: logger, Host: h, opts: opts,
-		wake: make(chan struct{}, 1)}, nil
+		wake: make(chan struct{}, 1), restart: make(chan string, 1)}, nil
 }
 
 // Capabilities describes the worker from the settings as they are now.
@@ -132,8 +138,24 @@ func (r *Runtime) LogStartupBanner() {
 func (r *Runtime) Run(ctx context.Context) error {
 	r.LogStartupBanner()
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	watchCtx, stopWatch := context.WithCancel(ctx)
+	// ctx is the caller's; runCtx also ends when a restart was requested.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var restartExe string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case restartExe = <-r.restart:
+			r.Logger.Info("binary replaced; stopping gracefully to restart in place", "category", "auto-update", "exe", restartExe)
+			stopRun()
+		case <-runCtx.Done():
+		}
+	}()
+	if r.opts.SelfUpdate {
+		r.startSelfUpdate(runCtx, &wg)
+	}
+	watchCtx, stopWatch := context.WithCancel(runCtx)
 	defer stopWatch()
 	wg.Add(2)
 	go func() {
@@ -145,6 +167,18 @@ func (r *Runtime) Run(ctx context.Context) error {
 		r.publishState(watchCtx)
 	}()
 
+	err := r.loop(runCtx)
+	stopRun()
+	wg.Wait()
+	if restartExe != "" {
+		return &RestartError{Exe: restartExe}
+	}
+	return err
+}
+
+// loop runs the gate and the session, and with StayAfterStop goes round
+// again when the window resets the registration or retries.
+func (r *Runtime) loop(ctx context.Context) error {
 	for {
 		select { // a Retry made while running is moot
 		case <-r.wake:
@@ -262,4 +296,11 @@ func (r *Runtime) Retry() {
 	case r.wake <- struct{}{}:
 	default:
 	}
+}
+
+func (r *Runtime) now() time.Time {
+	if r.opts.Now != nil {
+		return r.opts.Now()
+	}
+	return time.Now()
 }

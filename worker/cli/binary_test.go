@@ -302,3 +302,79 @@ func TestBinaryDemoSIGINTDrainsTheRunningJob(t *testing.T) {
 		t.Errorf("the running job was not finished before exit:\n%s", c.stdout.String())
 	}
 }
+
+// buildVersion builds the headless binary stamped with version into dir.
+func buildVersion(t *testing.T, version, out string) {
+	t.Helper()
+	mod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-tags", "headless", "-ldflags", "-X main.version="+version, "-o", out, "./")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", version, err, b)
+	}
+}
+
+// TestBinaryRestartsWhenReplaced is what a package manager or `update` does
+// to a running worker: the executable is replaced on disk. The worker must
+// notice, close its session with 1000 and come back as the new version in
+// the same process, without anyone restarting it.
+func TestBinaryRestartsWhenReplaced(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs binaries; skipped with -short")
+	}
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "studio-worker")
+	buildVersion(t, "1.0.0", exe)
+	next := filepath.Join(dir, ".next")
+	buildVersion(t, "1.0.1", next)
+
+	st := studiotest.New(studiotest.Options{})
+	url, err := st.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	st.AddWorker("w-up", tokenValue)
+	path := newConfig(t, func(s *config.Settings) {
+		s.APIBaseURL, s.WorkerID, s.AuthToken = url, "w-up", tokenValue
+		s.AutoUpdateEnabled = false // only the executable watcher acts here
+	})
+	c := startChild(t, exe, "--config", path, "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	helloFrom := func(version string) func(studiotest.Recorded) bool {
+		return func(r studiotest.Recorded) bool {
+			h, ok := r.Frame.(*protocol.Hello)
+			return ok && h.Capabilities.AgentVersion == version
+		}
+	}
+	if _, err := st.WaitFrame(ctx, helloFrom("1.0.0")); err != nil {
+		t.Fatalf("no hello from 1.0.0: %v", err)
+	}
+
+	if err := os.Rename(next, exe); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WaitFrame(ctx, helloFrom("1.0.1")); err != nil {
+		t.Fatalf("the replaced binary never came back as 1.0.1: %v", err)
+	}
+	if _, err := st.WaitFrame(ctx, func(r studiotest.Recorded) bool {
+		return r.Session == 1 && r.Dir == studiotest.FromWorker && r.Type == studiotest.TypeClose && r.CloseCode == 1000
+	}); err != nil {
+		t.Errorf("the first session was not closed with 1000 before the restart: %v", err)
+	}
+	select { // in place: the process we started is the one now running 1.0.1
+	case err := <-c.done:
+		c.done <- err
+		t.Fatalf("the worker process exited (%v) instead of restarting in place", err)
+	default:
+	}
+	if code := c.exit(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}

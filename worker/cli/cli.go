@@ -88,6 +88,13 @@ func Main(args []string, stdout, stderr io.Writer, b Build) int {
 	if err == nil {
 		return 0
 	}
+	var restart *worker.RestartError
+	if errors.As(err, &restart) {
+		// Everything has stopped and cleaned up; become the new binary with
+		// the same arguments. Restart returns only if that failed.
+		fmt.Fprintf(stderr, "studio-worker: %s; restarting in place\n", restart.Exe)
+		err = restart.Restart()
+	}
 	fmt.Fprintf(stderr, "studio-worker: %v\n", err)
 	var ue *worker.UsageError
 	var fe *config.FieldError
@@ -113,12 +120,14 @@ func newRoot(env *Env, b Build) *cobra.Command {
 		Args:          cobra.NoArgs,
 	}
 	root.SetVersionTemplate("studio-worker {{.Version}}\n")
+	root.CompletionOptions.DisableDefaultCmd = true
 	root.PersistentFlags().StringVar(&env.ConfigPath, "config", "", "settings file (default: the user config dir's minis-studio-worker/config.toml)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &argError{err} })
 
 	run := runCmd(env)
 	root.AddCommand(run, demoCmd(env), registerCmd(env), statusCmd(env), configCmd(env),
 		setEnabledCmd(env), setThresholdCmd(env), versionCmd(env))
+	root.AddCommand(updateCommands(env)...)
 	def := run
 	if b.UI != nil {
 		def = b.UI(root, env)

@@ -16,7 +16,7 @@ func runCmd(env *Env) *cobra.Command {
 		Short: "Run the worker headless until SIGINT/SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := env.NewRuntime(worker.Options{})
+			rt, err := env.NewRuntime(worker.Options{SelfUpdate: true})
 			if err != nil {
 				return err
 			}
