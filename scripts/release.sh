@@ -8,10 +8,12 @@
 #
 # Archives: studio-worker_<os>_<arch>.tar.gz (.zip on windows), each holding
 # one binary named studio-worker (studio-worker.exe), version stamped with
-# -X main.version. Cross-compiled archives are headless (CGO_ENABLED=0, no
-# window or tray): the UI needs cgo and there is no cross C toolchain here.
-# linux/amd64 gets the UI build when built on linux/amd64 with gcc and the
-# Fyne dev packages (scripts/install-deps.sh); the script says which it made.
+# -X main.version; this is what UI builds update from. Cross-compiled ones are
+# headless (CGO_ENABLED=0, no window or tray): the UI needs cgo and there is
+# no cross C toolchain here. linux/amd64 gets the UI build when built on
+# linux/amd64 with gcc and the Fyne dev packages (scripts/install-deps.sh);
+# the script says which it made. Every platform also gets
+# studio-worker-headless_<os>_<arch>, which headless builds update from.
 set -euo pipefail
 
 version=${1:-}
@@ -63,30 +65,46 @@ cd "$root"
 blocker=$(ui_blocker)
 echo "studio-worker $version → dist/"
 archives=()
+
+# pack <dir> <exe> <name-without-extension> <os>: one archive into dist/.
+pack() {
+  local name
+  if [[ $4 == windows ]]; then
+    name="$3.zip"
+    zip_one "$dist/$name" "$1" "$2"
+  else
+    name="$3.tar.gz"
+    tar -C "$1" -czf "$dist/$name" "$2"
+  fi
+  archives+=("$name")
+}
+
 for target in $targets; do
   os=${target%/*}
   arch=${target#*/}
   exe=studio-worker
   [[ $os == windows ]] && exe=studio-worker.exe
-  dir="$work/${os}_$arch"
-  mkdir -p "$dir"
+  # Every platform gets the headless build as studio-worker-headless_*: a
+  # headless worker updates only from those, so it never swaps itself for a
+  # UI build whose GL/X11 libraries a server lacks.
+  hdir="$work/headless_${os}_$arch"
+  mkdir -p "$hdir"
+  CGO_ENABLED=0 GOOS=$os GOARCH=$arch $GO build -trimpath -tags headless -ldflags "$ldflags" -o "$hdir/$exe" .
+  pack "$hdir" "$exe" "studio-worker-headless_${os}_$arch" "$os"
+  # studio-worker_* is the best build of the platform: the UI build where
+  # this machine can make it, else the same headless binary.
   if [[ $target == linux/amd64 && -z $blocker ]]; then
     kind="UI build (cgo, window + tray)"
-    CGO_ENABLED=1 GOOS=$os GOARCH=$arch $GO build -trimpath -ldflags "$ldflags" -o "$dir/$exe" .
+    udir="$work/ui_${os}_$arch"
+    mkdir -p "$udir"
+    CGO_ENABLED=1 GOOS=$os GOARCH=$arch $GO build -trimpath -ldflags "$ldflags" -o "$udir/$exe" .
+    pack "$udir" "$exe" "studio-worker_${os}_$arch" "$os"
   else
     kind="headless (CGO_ENABLED=0, -tags headless)"
     [[ $target == linux/amd64 ]] && kind="$kind; no UI build: $blocker"
-    CGO_ENABLED=0 GOOS=$os GOARCH=$arch $GO build -trimpath -tags headless -ldflags "$ldflags" -o "$dir/$exe" .
+    pack "$hdir" "$exe" "studio-worker_${os}_$arch" "$os"
   fi
-  if [[ $os == windows ]]; then
-    name="studio-worker_${os}_$arch.zip"
-    zip_one "$dist/$name" "$dir" "$exe"
-  else
-    name="studio-worker_${os}_$arch.tar.gz"
-    tar -C "$dir" -czf "$dist/$name" "$exe"
-  fi
-  archives+=("$name")
-  printf '  %-16s %s: %s\n' "$target" "$name" "$kind"
+  printf '  %-16s studio-worker_%s_%s: %s; studio-worker-headless_%s_%s: headless\n' "$target" "$os" "$arch" "$kind" "$os" "$arch"
 done
 
 (cd "$dist" && sha256 "${archives[@]}") >"$dist/checksums.txt"

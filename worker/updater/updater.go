@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -70,6 +71,9 @@ type Options struct {
 	Ticks <-chan time.Time
 	// Now stamps the recorded outcomes (default time.Now).
 	Now func() time.Time
+	// AssetPrefix selects the archive variant: <prefix>_<os>_<arch>.tar.gz
+	// (.zip). Default DefaultAssetPrefix, which depends on the build.
+	AssetPrefix string
 }
 
 // DefaultTick is the reference's AUTO_UPDATE_TICK.
@@ -95,6 +99,9 @@ func New(opts Options) *Updater {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.AssetPrefix == "" {
+		opts.AssetPrefix = DefaultAssetPrefix
 	}
 	u := &Updater{opts: opts, logger: opts.Logger.With("category", logCategory), version: opts.Version, exe: opts.ExePath}
 	if u.exe == "" {
@@ -194,6 +201,7 @@ func (u *Updater) detect(ctx context.Context, s config.Settings) (*selfupdate.Up
 		Source:     counting,
 		Validator:  &selfupdate.ChecksumValidator{UniqueFilename: ChecksumsFile},
 		Prerelease: s.AutoUpdatePrerelease,
+		Filters:    []string{assetPattern(u.opts.AssetPrefix)},
 	})
 	if err != nil {
 		return nil, nil, c, fmt.Errorf("check for updates: %w", err)
@@ -321,4 +329,11 @@ func classify(err error) error {
 		}
 	}
 	return err
+}
+
+// assetPattern matches exactly this platform's archive of one variant.
+// go-selfupdate lower-cases names before matching, and with a filter set it
+// no longer checks the os/arch suffix itself, so the pattern carries both.
+func assetPattern(prefix string) string {
+	return "^" + regexp.QuoteMeta(strings.ToLower(prefix)) + "_" + runtime.GOOS + "_" + runtime.GOARCH + `\.(tar\.gz|zip)$`
 }
