@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -33,7 +35,40 @@ const (
 	// benchLogsEnv pre-fills the log ring with N lines (scripts/ui-bench.sh
 	// measures the Logs tab holding a full ring on an idle worker).
 	benchLogsEnv = "STUDIO_WORKER_UI_BENCH_LOGS"
+	// profileEnv names a directory for cpu.pprof (the whole run) and
+	// heap.pprof (at exit): how the idle cost of the UI is investigated.
+	profileEnv = "STUDIO_WORKER_UI_PROFILE"
 )
+
+// startProfile starts the profiles asked for by profileEnv; the returned
+// func writes them out. Failures only cost the profile, never the run.
+func startProfile(log *slog.Logger) (stop func()) {
+	dir := os.Getenv(profileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err == nil {
+		err = pprof.StartCPUProfile(cpu)
+	}
+	if err != nil {
+		log.Warn("cpu profile not started", "category", "ui", "error", err.Error())
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		heap, err := os.Create(filepath.Join(dir, "heap.pprof"))
+		if err == nil {
+			runtime.GC()
+			err = errors.Join(pprof.WriteHeapProfile(heap), heap.Close())
+		}
+		if err != nil {
+			log.Warn("heap profile not written", "category", "ui", "error", err.Error())
+		}
+	}
+}
 
 // uiCommands adds `ui` (the default command) and replaces `demo` with one
 // that also shows the window.
@@ -60,11 +95,93 @@ func newApp() fyne.App {
 	return a
 }
 
-// platformTray wires what fyne does not expose: the tooltip and the left
-// click on the icon.
-func platformTray(o *ui.Options) {
+// platformTray wires the tray. On the XDG desktops the UI drives the
+// StatusNotifierItem itself (xdgTray) and parks the Fyne loop while the
+// window is hidden; elsewhere fyne's tray needs the loop (it runs on the
+// main thread there), so the loop keeps running. The returned func ends the
+// tray after the app.
+func platformTray(o *ui.Options) (end func()) {
 	o.Tooltip = systray.SetTooltip
 	o.TrayTapped = systray.SetOnTapped
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		t := &xdgTray{}
+		o.Tray, o.Park = t, true
+		return t.close
+	}
+	return func() {}
+}
+
+// xdgTray is the tray through fyne.io/systray directly (D-Bus, no display
+// needed). fyne's own tray opens a hidden GL window for itself, which loads
+// Mesa (llvmpipe: ~60 MiB) before the operator ever opens ours, and runs
+// every click through its event loop, which the UI parks while the window
+// is hidden. Goroutine-safe, as ui.TrayHost requires; clicks run on the
+// item's goroutine.
+type xdgTray struct {
+	mu      sync.Mutex
+	started bool
+	end     func()
+}
+
+// startLocked registers the StatusNotifierItem once; t.mu held.
+func (t *xdgTray) startLocked() {
+	if t.started {
+		return
+	}
+	t.started = true
+	start, end := systray.RunWithExternalLoop(nil, nil)
+	start()
+	// Some XDG trays crash on an item without a title (fyne #3678).
+	systray.SetTitle(ui.AppName)
+	t.end = end
+}
+
+func (t *xdgTray) SetSystemTrayMenu(m *fyne.Menu) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.startLocked()
+	// Removing the items closes their click channels, which ends the
+	// goroutines started for the previous menu.
+	systray.ResetMenu()
+	for _, it := range m.Items {
+		if it.IsSeparator {
+			systray.AddSeparator()
+			continue
+		}
+		var item *systray.MenuItem
+		if it.Checked {
+			item = systray.AddMenuItemCheckbox(it.Label, "", true)
+		} else {
+			item = systray.AddMenuItem(it.Label, "")
+		}
+		if it.Disabled {
+			item.Disable()
+		}
+		if fn := it.Action; fn != nil {
+			go func() {
+				for range item.ClickedCh {
+					fn()
+				}
+			}()
+		}
+	}
+}
+
+func (t *xdgTray) SetSystemTrayIcon(r fyne.Resource) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.startLocked()
+	systray.SetIcon(r.Content()) // the icons are PNG, what the XDG tray takes
+}
+
+func (t *xdgTray) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.started {
+		systray.ResetMenu()
+		t.end()
+	}
 }
 
 // hasDisplay reports whether a window can open. On Linux and the BSDs that
@@ -101,10 +218,11 @@ func runUI(env *cli.Env) error {
 	}
 	defer lock.Close()
 
-	rt, err := env.NewRuntime(worker.Options{})
+	rt, err := env.NewRuntime(worker.Options{StayAfterStop: true})
 	if err != nil {
 		return err
 	}
+	defer startProfile(rt.Logger)()
 	entryArgs := []string{"ui"}
 	if env.ConfigPath != "" {
 		if abs, err := filepath.Abs(env.ConfigPath); err == nil {
@@ -138,7 +256,7 @@ func runUI(env *cli.Env) error {
 		Raise:     lock.Raised(),
 		OnSaved:   applyAutostart,
 	}
-	platformTray(&opts)
+	defer platformTray(&opts)()
 	_, err = ui.Run(newApp(), opts, rt.Run, false)
 	if err != nil {
 		// The window showed why the worker stopped; the operator chose Quit.
@@ -194,7 +312,7 @@ func runDemoUI(env *cli.Env, opts demo.Options) error {
 		Version:   env.Version,
 		Tab:       tab,
 	}
-	platformTray(&uo)
+	defer platformTray(&uo)()
 	const pause = 300 * time.Millisecond
 	_, err = ui.Run(newApp(), uo, func(ctx context.Context) error { return d.Run(ctx, pause) }, opts.Jobs > 0)
 	if err != nil {

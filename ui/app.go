@@ -2,8 +2,11 @@ package ui
 
 import (
 	"context"
+	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -29,9 +32,17 @@ var TabNames = []string{TabStatus, TabJobs, TabLogs, TabSettings, TabAbout}
 // Worker is what the window needs from the runtime besides the slots.
 type Worker interface {
 	SetEnabled(on bool) error
+	// ResetRegistration forgets the worker's identity and asks the studio
+	// for approval again (the way out of a rejection or an auth failure).
+	ResetRegistration() error
+	// Retry wakes a worker that stopped on its own to try again.
+	Retry()
 }
 
-// TrayHost is the part of desktop.App the tray uses; tests record it.
+// TrayHost is the part of desktop.App the tray uses; tests record it. The UI
+// calls it from its watcher goroutine as well as the Fyne goroutine, so an
+// implementation must be goroutine-safe; a menu item's Action may be called
+// on any goroutine.
 type TrayHost interface {
 	SetSystemTrayMenu(menu *fyne.Menu)
 	SetSystemTrayIcon(icon fyne.Resource)
@@ -48,6 +59,10 @@ type Options struct {
 	// Tray receives the menu and icon; nil uses the app when it is a
 	// desktop.App (tests and the headless test driver have none).
 	Tray TrayHost
+	// Park holds the Fyne event loop while the window is hidden (see
+	// park.go). Only with a Tray that works without the Fyne loop, and
+	// never with the test driver (it runs fyne.Do inline).
+	Park bool
 	// Tooltip sets the tray tooltip and title; nil when the platform code
 	// is not available.
 	Tooltip func(string)
@@ -71,11 +86,17 @@ type UI struct {
 	app  fyne.App
 	opts Options
 	win  fyne.Window
-	tabs *container.AppTabs
-	quit func() // the tray's Quit; set by Run
+	tabs *container.AppTabs // nil until the window is first shown
+	// pendingTab is the tab to select when the tabs get built.
+	pendingTab string
+	quitFn     atomic.Pointer[func()] // the tray's Quit; replaced by Run while the tray may click
 
 	visible atomic.Bool
 	wake    chan struct{} // nudges the state watcher (visibility changed)
+
+	quitting   atomic.Bool   // Quit or a signal: the loop must run to its end
+	parkQueued atomic.Bool   // park is queued on or holding the Fyne loop
+	unparkCh   chan struct{} // releases a parked loop
 
 	tray     trayView
 	status   *statusTab
@@ -106,35 +127,20 @@ func New(a fyne.App, opts Options) *UI {
 	}
 	if opts.Tray == nil {
 		if d, ok := a.(desktop.App); ok {
-			opts.Tray = d
+			opts.Tray = fyneTray{d}
 		}
 	}
-	u := &UI{app: a, opts: opts, wake: make(chan struct{}, 1)}
-	u.quit = a.Quit
+	u := &UI{app: a, opts: opts, wake: make(chan struct{}, 1), unparkCh: make(chan struct{}, 1)}
+	u.setQuit(a.Quit)
 	u.win = a.NewWindow(AppName)
 	u.win.Resize(fyne.NewSize(960, 720))
 	u.win.SetIcon(appIcon)
 
-	u.status = newStatusTab(u)
-	u.jobs = newJobsTab(u)
-	u.logs = newLogsTab(u)
-	u.settings = newSettingsTab(u)
-	u.about = newAboutTab(u)
-	u.tabs = container.NewAppTabs(
-		container.NewTabItem("Status", u.status.root),
-		container.NewTabItem("Jobs", u.jobs.root),
-		container.NewTabItem("Logs", u.logs.root),
-		container.NewTabItem("Settings", u.settings.root),
-		container.NewTabItem("About", u.about.root),
-	)
-	u.tabs.OnSelected = func(*container.TabItem) { u.refreshAll() }
-	u.SelectTab(opts.Tab)
-	u.win.SetContent(u.tabs)
-
+	u.pendingTab = opts.Tab
 	// Closing the window hides it; the worker keeps going. Quit is in the tray.
 	u.win.SetCloseIntercept(u.Hide)
 	if opts.TrayTapped != nil {
-		opts.TrayTapped(func() { fyne.Do(u.Show) })
+		opts.TrayTapped(func() { u.onMain(u.Show) })
 	}
 	u.notifier.seed(opts.Observers.RecentJobs())
 	u.refreshAll()
@@ -147,8 +153,38 @@ func New(a fyne.App, opts Options) *UI {
 // Window is the status window.
 func (u *UI) Window() fyne.Window { return u.win }
 
-// SelectTab shows the named tab; unknown names are ignored.
+// buildWindow creates the tabs the first time the window is shown.
+// Measuring their text parses the fonts (some 27 MB of heap, most of what
+// the UI holds) that a window kept hidden in the tray never needs. Fyne
+// goroutine only.
+func (u *UI) buildWindow() {
+	if u.tabs != nil {
+		return
+	}
+	u.status = newStatusTab(u)
+	u.jobs = newJobsTab(u)
+	u.logs = newLogsTab(u)
+	u.settings = newSettingsTab(u)
+	u.about = newAboutTab(u)
+	u.tabs = container.NewAppTabs(
+		container.NewTabItem("Status", u.status.root),
+		container.NewTabItem("Jobs", u.jobs.root),
+		container.NewTabItem("Logs", u.logs.root),
+		container.NewTabItem("Settings", u.settings.root),
+		container.NewTabItem("About", u.about.root),
+	)
+	u.SelectTab(u.pendingTab)
+	u.tabs.OnSelected = func(*container.TabItem) { u.refreshAll() }
+	u.win.SetContent(u.tabs)
+}
+
+// SelectTab shows the named tab; unknown names are ignored. Fyne goroutine
+// only.
 func (u *UI) SelectTab(name string) {
+	if u.tabs == nil {
+		u.pendingTab = name
+		return
+	}
 	for i, n := range TabNames {
 		if n == name {
 			u.tabs.SelectIndex(i)
@@ -158,6 +194,7 @@ func (u *UI) SelectTab(name string) {
 
 // Show brings the window to the front. Fyne goroutine only.
 func (u *UI) Show() {
+	u.buildWindow()
 	u.visible.Store(true)
 	u.refreshAll()
 	u.win.Show()
@@ -165,7 +202,8 @@ func (u *UI) Show() {
 	u.nudge()
 }
 
-// Hide hides the window to the tray. Fyne goroutine only.
+// Hide hides the window to the tray. Fyne goroutine only. The state watcher
+// then parks the loop (Options.Park).
 func (u *UI) Hide() {
 	u.visible.Store(false)
 	u.win.Hide()
@@ -191,6 +229,11 @@ func (u *UI) refreshAll() {
 	if !u.visible.Load() {
 		return
 	}
+	u.refreshWindow(s, now)
+}
+
+// refreshWindow redraws the tabs. Fyne goroutine only.
+func (u *UI) refreshWindow(s Snapshot, now time.Time) {
 	u.status.refresh(s, now)
 	u.jobs.refresh(s, now)
 	u.logs.pull()
@@ -210,7 +253,7 @@ func (u *UI) Start(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case <-u.opts.Raise:
-					fyne.Do(u.Show)
+					u.onMain(u.Show)
 				}
 			}
 		}()
@@ -239,7 +282,9 @@ func (u *UI) Stop() {
 
 // watchState redraws on each change signal, plus once a tick while a job
 // runs (elapsed) or the window is shown (ages). With no job and no window
-// it sleeps on the signal alone.
+// it sleeps on the signal alone. The tray is updated here, off the Fyne
+// loop, so it follows the state while the loop is parked; the window only
+// while it is shown.
 func (u *UI) watchState(ctx context.Context) {
 	var ticker *time.Ticker
 	var tick <-chan time.Time
@@ -252,10 +297,19 @@ func (u *UI) watchState(ctx context.Context) {
 		changed := u.opts.Observers.Changed()
 		_, running := u.opts.Observers.CurrentJob()
 		fresh := u.notifier.fresh(u.opts.Observers.RecentJobs())
-		fyne.Do(func() {
-			u.refreshAll()
-			u.notify(fresh)
-		})
+		s, now := TakeSnapshot(u.opts.Observers), u.opts.Now()
+		u.tray.apply(u, TrayModelOf(s, now))
+		if u.visible.Load() {
+			fyne.Do(func() {
+				if u.visible.Load() {
+					u.refreshWindow(s, now)
+				}
+			})
+		}
+		if len(fresh) > 0 {
+			u.onMain(func() { u.notify(fresh) })
+		}
+		u.schedulePark()
 		if want := running || u.visible.Load(); want && ticker == nil {
 			ticker = time.NewTicker(u.opts.Tick)
 			tick = ticker.C
@@ -286,7 +340,11 @@ func (u *UI) watchLogs(ctx context.Context) {
 		case <-ch:
 		}
 		if u.visible.Load() {
-			fyne.Do(u.logs.pull)
+			fyne.Do(func() {
+				if u.visible.Load() {
+					u.logs.pull()
+				}
+			})
 		}
 		gap.Reset(u.opts.LogThrottle)
 		select {
@@ -310,8 +368,40 @@ func (u *UI) goAsync(fn func()) {
 func (u *UI) setEnabled(on bool) {
 	u.goAsync(func() {
 		if err := u.opts.Worker.SetEnabled(on); err != nil {
-			fyne.Do(func() { u.status.showError("Could not change job taking: " + err.Error()) })
+			fyne.Do(func() {
+				u.withStatus(func(t *statusTab) { t.showError("Could not change job taking: " + err.Error()) })
+			})
 		}
+	})
+}
+
+func (u *UI) setQuit(fn func()) { u.quitFn.Store(&fn) }
+
+// quit is the tray's Quit. Fyne goroutine only.
+func (u *UI) quit() { (*u.quitFn.Load())() }
+
+// withStatus shows the outcome of an operator action in the Status tab
+// (a tray click can act before the window was ever built). Fyne goroutine
+// only.
+func (u *UI) withStatus(fn func(*statusTab)) {
+	if u.status != nil {
+		fn(u.status)
+	}
+}
+
+// resetRegistration is the Status tab's confirmed Reset registration.
+func (u *UI) resetRegistration() {
+	u.goAsync(func() {
+		err := u.opts.Worker.ResetRegistration()
+		fyne.Do(func() { u.withStatus(func(t *statusTab) { t.showResult(ResetResultText(err), err != nil) }) })
+	})
+}
+
+// retry is the Status tab's Retry.
+func (u *UI) retry() {
+	u.goAsync(func() {
+		u.opts.Worker.Retry()
+		fyne.Do(func() { u.withStatus(func(t *statusTab) { t.showResult(RetryResultText(), false) }) })
 	})
 }
 
@@ -333,8 +423,10 @@ func Run(a fyne.App, opts Options, work func(ctx context.Context) error, quitWhe
 	}()
 	var quitOnce sync.Once
 	var waiter sync.WaitGroup // owned here: both goroutines end once work returned
-	u.quit = func() {
+	u.setQuit(func() {
 		quitOnce.Do(func() {
+			u.quitting.Store(true)
+			u.unpark()
 			u.tray.stopping(u)
 			u.Hide()
 			cancel()
@@ -345,21 +437,35 @@ func Run(a fyne.App, opts Options, work func(ctx context.Context) error, quitWhe
 				// Watchers stop before the app does, so none of them calls
 				// into Fyne after its loop ended.
 				u.Stop()
-				fyne.Do(a.Quit)
+				u.onMain(a.Quit)
 			}()
 		})
-	}
+	})
 	if quitWhenDone {
 		waiter.Add(1)
 		go func() {
 			defer waiter.Done()
 			select {
 			case <-done:
-				fyne.Do(u.quit)
+				u.onMain(u.quit)
 			case <-ctx.Done():
 			}
 		}()
 	}
+	// Fyne quits on SIGINT/SIGTERM through its loop: let a parked loop go.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	waiter.Add(1)
+	go func() {
+		defer waiter.Done()
+		select {
+		case <-sig:
+			u.quitting.Store(true)
+			u.unpark()
+		case <-ctx.Done():
+		}
+	}()
 	u.Start(ctx)
 	a.Run()
 	cancel()

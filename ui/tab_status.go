@@ -25,7 +25,11 @@ type statusTab struct {
 	apiURL       *widget.Label
 	vram         *widget.Label
 	take         *widget.Check
+	reset        *widget.Button // Reset registration: rejected or auth failed
+	retry        *widget.Button // Retry: stopped on an error
+	resultLine   *widget.Label  // what the last Reset / Retry did
 	errorLine    *widget.Label
+	confirm      *widget.PopUp // the open Reset confirmation, if any
 
 	state     TrayState
 	requestID string
@@ -55,6 +59,15 @@ func newStatusTab(u *UI) *statusTab {
 			u.setEnabled(on)
 		}
 	})
+	t.reset = widget.NewButton(ResetButton, t.confirmReset)
+	t.reset.Importance = widget.DangerImportance
+	t.reset.Hide()
+	t.retry = widget.NewButton(RetryButton, u.retry)
+	t.retry.Importance = widget.HighImportance
+	t.retry.Hide()
+	t.resultLine = widget.NewLabel("")
+	t.resultLine.Wrapping = fyne.TextWrapWord
+	t.resultLine.Hide()
 	t.errorLine = widget.NewLabel("")
 	t.errorLine.Importance = widget.DangerImportance
 	t.errorLine.Hide()
@@ -67,6 +80,7 @@ func newStatusTab(u *UI) *statusTab {
 	grid := container.New(layout.NewFormLayout(),
 		key("Registration"), container.NewBorder(nil, nil, nil, t.copyID, t.registration),
 		key("Session"), t.session,
+		layout.NewSpacer(), container.NewHBox(t.reset, t.retry),
 		key("Last heartbeat"), t.heartbeat,
 		key("Studio API"), t.apiURL,
 		key("VRAM"), t.vram,
@@ -76,6 +90,7 @@ func newStatusTab(u *UI) *statusTab {
 		container.NewHBox(t.icon, t.headline),
 		widget.NewSeparator(),
 		grid,
+		t.resultLine,
 		t.errorLine,
 	))
 	return t
@@ -104,6 +119,9 @@ func (t *statusTab) refresh(s Snapshot, now time.Time) {
 		t.copyID.Hide()
 	}
 	setText(t.session, SessionText(s.Session))
+	action := StopActionOf(s)
+	showIf(t.reset, action == StopActionReset)
+	showIf(t.retry, action == StopActionRetry)
 	setText(t.heartbeat, HeartbeatText(s.Heartbeat, s.HasHeartbeat, now))
 	setText(t.apiURL, api)
 	setText(t.vram, VRAMText(s.VRAMTotalGb, s.VRAMThreshGb))
@@ -112,6 +130,52 @@ func (t *statusTab) refresh(s Snapshot, now time.Time) {
 		t.take.SetChecked(s.Enabled)
 		t.syncing = false
 	}
+}
+
+func showIf(o fyne.CanvasObject, on bool) {
+	if on && !o.Visible() {
+		o.Show()
+	} else if !on && o.Visible() {
+		o.Hide()
+	}
+}
+
+// confirmReset asks before forgetting the identity: a worker that was
+// approved once needs someone at the studio to approve it again.
+// (A modal pop-up rather than fyne's dialog package, whose file dialog pulls
+// in a module this build does not carry.)
+func (t *statusTab) confirmReset() {
+	if t.confirm != nil {
+		return
+	}
+	title := widget.NewLabel(ResetConfirmTitle)
+	title.TextStyle = fyne.TextStyle{Bold: true}
+	text := widget.NewLabel(ResetConfirmText)
+	var pop *widget.PopUp
+	closePop := func() {
+		pop.Hide()
+		t.confirm = nil
+	}
+	cancel := widget.NewButton("Cancel", closePop)
+	ok := widget.NewButton(ResetButton, func() {
+		closePop()
+		t.u.resetRegistration()
+	})
+	ok.Importance = widget.DangerImportance
+	body := container.NewVBox(title, text, container.NewHBox(layout.NewSpacer(), cancel, ok))
+	pop = widget.NewModalPopUp(body, t.u.win.Canvas())
+	t.confirm = pop
+	pop.Show()
+}
+
+// showResult reports what Reset / Retry did; a failure is shown as an error.
+func (t *statusTab) showResult(msg string, failed bool) {
+	t.resultLine.Importance = widget.MediumImportance
+	if failed {
+		t.resultLine.Importance = widget.DangerImportance
+	}
+	t.resultLine.SetText(msg)
+	t.resultLine.Show()
 }
 
 func (t *statusTab) showError(msg string) {

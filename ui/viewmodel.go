@@ -150,6 +150,7 @@ type TrayModel struct {
 	StatusRow string // disabled first row naming the state
 	TakeJobs  bool   // check mark of "Take new jobs"
 	JobRow    string // disabled row "kind · model · elapsed"; "" when idle
+	StopRow   string // disabled row naming why the worker stopped; "" unless stopped for good
 }
 
 // TrayModelOf computes the tray at time now.
@@ -163,6 +164,7 @@ func TrayModelOf(s Snapshot, now time.Time) TrayModel {
 	if s.HasJob {
 		m.JobRow = JobLine(s.Job, now)
 	}
+	m.StopRow = StopRow(s)
 	return m
 }
 
@@ -226,11 +228,82 @@ func RegistrationText(r observers.RegistrationState, apiBaseURL string, now time
 		if r.Reason != "" {
 			t += ": " + r.Reason
 		}
-		return t + " — run `studio-worker register --reset` to ask again"
+		return t + " — Reset registration asks the studio again"
 	case observers.RegistrationApproved:
 		return "Registered as " + r.WorkerID
 	}
 	return "Asking " + apiBaseURL + " for a registration slot…"
+}
+
+// StopAction is the way out the Status tab offers when the worker stopped
+// on its own and waits for the operator.
+type StopAction int
+
+const (
+	StopActionNone  StopAction = iota
+	StopActionReset            // rejected or auth failed: the identity is no good
+	StopActionRetry            // fatal (or stopped on another error): try again as is
+)
+
+// StopActionOf picks the button for the state: a rejected registration or a
+// refused token cannot get better by retrying, so they offer a reset; any
+// other stop for good offers a retry.
+func StopActionOf(s Snapshot) StopAction {
+	switch {
+	case s.Registration.Phase == observers.RegistrationRejected,
+		s.Session.Phase == observers.SessionAuthFailed:
+		return StopActionReset
+	case s.Session.Phase == observers.SessionFatal,
+		s.Session.Phase == observers.SessionStopped && s.Session.Reason != "":
+		return StopActionRetry
+	}
+	return StopActionNone
+}
+
+// Texts of the Status tab's ways out.
+const (
+	ResetConfirmTitle = "Reset registration?"
+	ResetConfirmText  = "This forgets this worker's identity (its worker id and token)\n" +
+		"and asks the studio for approval again. Someone at the studio\n" +
+		"has to approve the new request before jobs come in."
+	ResetButton = "Reset registration"
+	RetryButton = "Retry"
+)
+
+// ResetResultText says what a Reset registration did.
+func ResetResultText(err error) string {
+	if err != nil {
+		return "Could not reset the registration: " + err.Error()
+	}
+	return "Registration reset: asking the studio for approval again."
+}
+
+// RetryResultText says what a Retry did.
+func RetryResultText() string { return "Retrying: starting the worker again." }
+
+// StopRow is the disabled tray line naming why the worker stopped, or "".
+func StopRow(s Snapshot) string {
+	if StopActionOf(s) == StopActionNone {
+		return ""
+	}
+	switch {
+	case s.Registration.Phase == observers.RegistrationRejected && s.Registration.Reason != "":
+		return clipRunes("Rejected: "+s.Registration.Reason, stopRowMax)
+	case s.Session.Reason != "":
+		return clipRunes("Reason: "+s.Session.Reason, stopRowMax)
+	}
+	return ""
+}
+
+// stopRowMax keeps a long error from widening the tray menu past the screen.
+const stopRowMax = 80
+
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // SessionText is the session line of the Status tab.

@@ -108,7 +108,7 @@ func TestStatusTexts(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{RegistrationText(observers.RegistrationState{Phase: observers.RegistrationInitialising}, "https://s.example", now), "Asking https://s.example for a registration slot…"},
 		{RegistrationText(observers.RegistrationState{Phase: observers.RegistrationPending, RequestID: "req-9", Since: now.Add(-75 * time.Second)}, "", now), "Waiting for approval · request req-9 · asked 1m 15s ago"},
-		{RegistrationText(observers.RegistrationState{Phase: observers.RegistrationRejected, Reason: "unknown machine"}, "", now), "Registration rejected: unknown machine — run `studio-worker register --reset` to ask again"},
+		{RegistrationText(observers.RegistrationState{Phase: observers.RegistrationRejected, Reason: "unknown machine"}, "", now), "Registration rejected: unknown machine — Reset registration asks the studio again"},
 		{RegistrationText(approved, "", now), "Registered as w-1"},
 		{SessionText(observers.SessionState{}), "Not started"},
 		{SessionText(connected), "Connected"},
