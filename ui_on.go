@@ -218,7 +218,7 @@ func runUI(env *cli.Env) error {
 	}
 	defer lock.Close()
 
-	rt, err := env.NewRuntime(worker.Options{StayAfterStop: true})
+	rt, err := env.NewRuntime(worker.Options{StayAfterStop: true, SelfUpdate: true})
 	if err != nil {
 		return err
 	}
@@ -257,9 +257,18 @@ func runUI(env *cli.Env) error {
 		OnSaved:   applyAutostart,
 	}
 	defer platformTray(&opts)()
-	_, err = ui.Run(newApp(), opts, rt.Run, false)
+	opts.CheckForUpdates = func(ctx context.Context) (string, error) {
+		c, err := rt.CheckForUpdates(ctx)
+		return c.String(), err
+	}
+	// With StayAfterStop the runtime returns only when asked to stop or when
+	// its binary was replaced: either way the app goes too.
+	_, err = ui.Run(newApp(), opts, rt.Run, true)
+	var restart *worker.RestartError
+	if errors.As(err, &restart) {
+		return err // cli.Main execs the new binary once everything has closed
+	}
 	if err != nil {
-		// The window showed why the worker stopped; the operator chose Quit.
 		rt.Logger.Info("worker had stopped: "+err.Error(), "category", "ui")
 	}
 	return nil

@@ -138,6 +138,7 @@ grep -q "^Exec=.* --config $cfg ui$" "$XDG_CONFIG_HOME/autostart/studio-worker-u
 echo "ui-e2e: single instance and autostart ok"
 menu=$(busctl --user get-property "$name" /StatusNotifierItem org.kde.StatusNotifierItem Menu | awk '{print $2}' | tr -d '"')
 layout=$(gdbus call --session --dest "$name" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 '[]')
+grep -q "'label': <'Check for updates'>" <<<"$layout" || fail "the ui tray menu has no Check for updates: $layout"
 quit_id=$(grep -oP "\(\K[0-9]+(?=, \{[^}]*'label': <'Quit'>)" <<<"$layout" | head -n1)
 [[ -n "$quit_id" ]] || fail "no Quit item in $layout"
 gdbus call --session --dest "$name" --object-path "$menu" --method com.canonical.dbusmenu.Event -- "$quit_id" clicked '<0>' 0 >/dev/null

@@ -73,6 +73,10 @@ type Options struct {
 	// TrayTapped registers the action of a click on the tray icon (the
 	// platform code); nil when not available.
 	TrayTapped func(action func())
+	// CheckForUpdates asks the update feed (never installs) and returns the
+	// answer ("up to date: …" / "update available: … -> …"); nil hides the
+	// tray item and the About button (demo).
+	CheckForUpdates func(ctx context.Context) (string, error)
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 	// Tick is the refresh period of ticking texts (elapsed, ages); 0 = 1 s.
@@ -238,6 +242,7 @@ func (u *UI) refreshWindow(s Snapshot, now time.Time) {
 	u.jobs.refresh(s, now)
 	u.logs.pull()
 	u.settings.followStore()
+	u.about.refresh()
 }
 
 // Start runs the goroutines that follow the observers until ctx ends or

@@ -100,6 +100,9 @@ func trayMenu(u *UI, m TrayModel) *fyne.Menu {
 		job.Disabled = true
 		items = append(items, job)
 	}
+	if u.opts.CheckForUpdates != nil {
+		items = append(items, fyne.NewMenuItem(MenuCheckUpdates, func() { u.checkForUpdates(true) }))
+	}
 	quit := fyne.NewMenuItem(MenuQuit, func() { u.onMain(u.quit) })
 	quit.IsQuit = true
 	items = append(items, fyne.NewMenuItemSeparator(), quit)

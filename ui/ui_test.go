@@ -90,7 +90,7 @@ type fixture struct {
 	now  time.Time
 }
 
-func newFixture(t *testing.T, hidden bool) *fixture {
+func newFixture(t *testing.T, hidden bool, edit ...func(*Options)) *fixture {
 	t.Helper()
 	a := test.NewTempApp(t)
 	rt, err := worker.New(worker.Options{
@@ -102,11 +102,15 @@ func newFixture(t *testing.T, hidden bool) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{app: a, rt: rt, tray: newTrayRecorder(), now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	f.ui = New(a, Options{
+	opts := Options{
 		Observers: rt.Observers, Store: rt.Store, Worker: rt, Version: "1.2.3",
 		Hidden: hidden, Tray: f.tray, Now: func() time.Time { return f.now },
 		Tick: time.Millisecond, LogThrottle: time.Millisecond,
-	})
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	f.ui = New(a, opts)
 	t.Cleanup(f.ui.Stop)
 	return f
 }
@@ -394,7 +398,7 @@ func TestAboutAndTabs(t *testing.T) {
 		}
 	}
 	if strings.Contains(markup, "Check for updates") {
-		t.Error("About offers a Check for updates button before the updater exists")
+		t.Error("About offers Check for updates without an updater (demo)")
 	}
 }
 
