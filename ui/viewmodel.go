@@ -175,19 +175,7 @@ func JobLine(j observers.CurrentJob, now time.Time) string {
 
 // FormatAge renders how long ago something happened: `Ns ago`, `Nm SSs ago`,
 // `Nh MMm ago`. A future time (clock skew) counts as now.
-func FormatAge(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	sec := int64(d / time.Second)
-	switch {
-	case sec < 60:
-		return fmt.Sprintf("%ds ago", sec)
-	case sec < 3600:
-		return fmt.Sprintf("%dm %02ds ago", sec/60, sec%60)
-	}
-	return fmt.Sprintf("%dh %02dm ago", sec/3600, sec%3600/60)
-}
+func FormatAge(d time.Duration) string { return FormatElapsed(d) + " ago" }
 
 // FormatElapsed renders a running or finished job's time: `12s`, `3m 04s`,
 // `1h 12m`.

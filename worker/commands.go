@@ -119,9 +119,7 @@ func Register(w io.Writer, store *config.Store, apiBaseURL string, reset bool) e
 	}
 	s, err := store.Update(func(s *config.Settings) error {
 		if reset {
-			s.WorkerID, s.AuthToken = "", ""
-			s.RegistrationRequestID, s.RegistrationSecret = "", ""
-			s.InstallID = ""
+			clearRegistration(s)
 		}
 		if apiBaseURL != "" {
 			s.APIBaseURL = apiBaseURL
@@ -171,4 +169,12 @@ func ShowConfig(w io.Writer, path string, file []byte, showSecrets bool) error {
 	}
 	_, err := io.WriteString(w, strings.Join(lines, ""))
 	return err
+}
+
+// clearRegistration forgets the worker's identity and any pending request,
+// so the next start asks the studio for approval afresh.
+func clearRegistration(s *config.Settings) {
+	s.WorkerID, s.AuthToken = "", ""
+	s.RegistrationRequestID, s.RegistrationSecret = "", ""
+	s.InstallID = ""
 }

@@ -273,12 +273,7 @@ func (r *Runtime) SetEnabled(on bool) error {
 // exactly like `register --reset`, and wakes a runtime that stopped after a
 // rejection or an auth failure so it asks for approval afresh.
 func (r *Runtime) ResetRegistration() error {
-	if _, err := r.Store.Update(func(s *config.Settings) error {
-		s.WorkerID, s.AuthToken = "", ""
-		s.RegistrationRequestID, s.RegistrationSecret = "", ""
-		s.InstallID = ""
-		return nil
-	}); err != nil {
+	if _, err := r.Store.Update(func(s *config.Settings) error { clearRegistration(s); return nil }); err != nil {
 		return fmt.Errorf("reset registration: %w", err)
 	}
 	r.mu.Lock()

@@ -36,20 +36,6 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("registration rejected by the studio operator: %s.  Run `studio-worker register --reset` to clear local state and submit a fresh request.", e.Reason)
 }
 
-// HTTPError is a non-2xx answer from a registration route.
-type HTTPError struct {
-	Op     string
-	Status int
-	Body   string
-}
-
-func (e *HTTPError) Error() string {
-	if e.Body == "" {
-		return fmt.Sprintf("%s failed: %d", e.Op, e.Status)
-	}
-	return fmt.Sprintf("%s failed: %d — %s", e.Op, e.Status, e.Body)
-}
-
 // Store is the settings the gate reads and persists to.
 type Store interface {
 	Settings() config.Settings
@@ -203,7 +189,7 @@ func (g *Gate) poll(ctx context.Context, s config.Settings) (Phase, Credentials,
 		Reason    string `json:"reason"`
 	}
 	err = g.do(ctx, "registration poll", http.MethodGet, u.String(), s.RegistrationSecret.Reveal(), nil, &out)
-	var he *HTTPError
+	var he *protocol.HTTPError
 	switch {
 	case errors.As(err, &he) && he.Status == http.StatusNotFound:
 		g.log().Warn("the studio no longer knows this registration request; submitting a fresh one", "request_id", s.RegistrationRequestID)
@@ -299,7 +285,7 @@ func (g *Gate) do(ctx context.Context, op, method, url, bearer string, body []by
 			snippet = snippet[:512]
 		}
 		g.log().Warn(op+" failed", "endpoint", req.URL.Path, "status", resp.StatusCode, "elapsed_ms", time.Since(start).Milliseconds(), "body", snippet)
-		return &HTTPError{Op: op, Status: resp.StatusCode, Body: snippet}
+		return &protocol.HTTPError{Op: op, Status: resp.StatusCode, Body: snippet}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s: answer is not the expected JSON: %w", op, err)

@@ -290,7 +290,7 @@ func TestPollOutcomes(t *testing.T) {
 			studio:    func(e *env, _ string) error { e.failPolls.Store(http.StatusServiceUnavailable); return nil },
 			wantPhase: registration.Pending,
 			wantErr: func(err error) bool {
-				var he *registration.HTTPError
+				var he *protocol.HTTPError
 				return errors.As(err, &he) && he.Status == http.StatusServiceUnavailable
 			},
 			keepsReq: true,
@@ -373,7 +373,7 @@ func TestCreateFailureStaysPristine(t *testing.T) {
 			e := newEnv(t, studiotest.Options{})
 			e.studio.FailRegisterRequests(1, status)
 			phase, _, err := e.tick(t)
-			var he *registration.HTTPError
+			var he *protocol.HTTPError
 			if phase != registration.Pristine || !errors.As(err, &he) || he.Status != status {
 				t.Fatalf("Tick = %v, %v; want Pristine with HTTPError %d", phase, err, status)
 			}

@@ -33,18 +33,3 @@ type disconnectError struct {
 
 func (e *disconnectError) Error() string { return fmt.Sprintf("%s: %v", e.op, e.err) }
 func (e *disconnectError) Unwrap() error { return e.err }
-
-// HTTPStatusError is a non-2xx answer from a studio HTTP route. Body is
-// clipped; the request's credentials are never part of it.
-type HTTPStatusError struct {
-	Op     string
-	Status int
-	Body   string
-}
-
-func (e *HTTPStatusError) Error() string {
-	if e.Body == "" {
-		return fmt.Sprintf("%s failed: %d", e.Op, e.Status)
-	}
-	return fmt.Sprintf("%s failed: %d — %s", e.Op, e.Status, e.Body)
-}

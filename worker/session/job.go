@@ -76,7 +76,7 @@ func (s *session) runJob(ctx context.Context, j *runningJob, claim protocol.JobO
 				return observers.OutcomeFailed, errSessionEnded.Error()
 			}
 			log.Error("upload failed", "error", err.Error())
-			var st *HTTPStatusError
+			var st *protocol.HTTPError
 			if errors.As(err, &st) && st.Status == 409 {
 				// The studio no longer holds this job for us: a fail
 				// frame would name a job it does not know.

@@ -104,7 +104,7 @@ func (s *session) postOnce(ctx context.Context, url, contentType string, body []
 		return nil
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return &HTTPStatusError{Op: "upload", Status: resp.StatusCode, Body: string(bytes.TrimSpace(snippet))}
+	return &protocol.HTTPError{Op: "upload", Status: resp.StatusCode, Body: string(bytes.TrimSpace(snippet))}
 }
 
 // transportError is a request that got no HTTP answer. *url.Error carries the
@@ -118,7 +118,7 @@ func (e *transportError) Error() string { return fmt.Sprintf("%s: %v", e.op, e.e
 func (e *transportError) Unwrap() error { return e.err }
 
 func retryableUpload(err error) bool {
-	var st *HTTPStatusError
+	var st *protocol.HTTPError
 	if errors.As(err, &st) {
 		return st.Status >= 500
 	}
