@@ -10,14 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/systray"
 	"github.com/spf13/cobra"
 
 	"github.com/minis-gg/studio-worker/ui"
@@ -39,36 +36,6 @@ const (
 	// heap.pprof (at exit): how the idle cost of the UI is investigated.
 	profileEnv = "STUDIO_WORKER_UI_PROFILE"
 )
-
-// startProfile starts the profiles asked for by profileEnv; the returned
-// func writes them out. Failures only cost the profile, never the run.
-func startProfile(log *slog.Logger) (stop func()) {
-	dir := os.Getenv(profileEnv)
-	if dir == "" {
-		return func() {}
-	}
-	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof"))
-	if err == nil {
-		err = pprof.StartCPUProfile(cpu)
-	}
-	if err != nil {
-		log.Warn("cpu profile not started", "category", "ui", "error", err.Error())
-	}
-	return func() {
-		if cpu != nil {
-			pprof.StopCPUProfile()
-			cpu.Close()
-		}
-		heap, err := os.Create(filepath.Join(dir, "heap.pprof"))
-		if err == nil {
-			runtime.GC()
-			err = errors.Join(pprof.WriteHeapProfile(heap), heap.Close())
-		}
-		if err != nil {
-			log.Warn("heap profile not written", "category", "ui", "error", err.Error())
-		}
-	}
-}
 
 // uiCommands adds `ui` (the default command) and replaces `demo` with one
 // that also shows the window.
@@ -93,95 +60,6 @@ func newApp() fyne.App {
 	a.SetIcon(ui.AppIcon())
 	a.Settings().SetTheme(ui.DarkTheme())
 	return a
-}
-
-// platformTray wires the tray. On the XDG desktops the UI drives the
-// StatusNotifierItem itself (xdgTray) and parks the Fyne loop while the
-// window is hidden; elsewhere fyne's tray needs the loop (it runs on the
-// main thread there), so the loop keeps running. The returned func ends the
-// tray after the app.
-func platformTray(o *ui.Options) (end func()) {
-	o.Tooltip = systray.SetTooltip
-	o.TrayTapped = systray.SetOnTapped
-	switch runtime.GOOS {
-	case "linux", "freebsd", "openbsd", "netbsd":
-		t := &xdgTray{}
-		o.Tray, o.Park = t, true
-		return t.close
-	}
-	return func() {}
-}
-
-// xdgTray is the tray through fyne.io/systray directly (D-Bus, no display
-// needed). fyne's own tray opens a hidden GL window for itself, which loads
-// Mesa (llvmpipe: ~60 MiB) before the operator ever opens ours, and runs
-// every click through its event loop, which the UI parks while the window
-// is hidden. Goroutine-safe, as ui.TrayHost requires; clicks run on the
-// item's goroutine.
-type xdgTray struct {
-	mu      sync.Mutex
-	started bool
-	end     func()
-}
-
-// startLocked registers the StatusNotifierItem once; t.mu held.
-func (t *xdgTray) startLocked() {
-	if t.started {
-		return
-	}
-	t.started = true
-	start, end := systray.RunWithExternalLoop(nil, nil)
-	start()
-	// Some XDG trays crash on an item without a title (fyne #3678).
-	systray.SetTitle(ui.AppName)
-	t.end = end
-}
-
-func (t *xdgTray) SetSystemTrayMenu(m *fyne.Menu) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.startLocked()
-	// Removing the items closes their click channels, which ends the
-	// goroutines started for the previous menu.
-	systray.ResetMenu()
-	for _, it := range m.Items {
-		if it.IsSeparator {
-			systray.AddSeparator()
-			continue
-		}
-		var item *systray.MenuItem
-		if it.Checked {
-			item = systray.AddMenuItemCheckbox(it.Label, "", true)
-		} else {
-			item = systray.AddMenuItem(it.Label, "")
-		}
-		if it.Disabled {
-			item.Disable()
-		}
-		if fn := it.Action; fn != nil {
-			go func() {
-				for range item.ClickedCh {
-					fn()
-				}
-			}()
-		}
-	}
-}
-
-func (t *xdgTray) SetSystemTrayIcon(r fyne.Resource) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.startLocked()
-	systray.SetIcon(r.Content()) // the icons are PNG, what the XDG tray takes
-}
-
-func (t *xdgTray) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.started {
-		systray.ResetMenu()
-		t.end()
-	}
 }
 
 // hasDisplay reports whether a window can open. On Linux and the BSDs that
