@@ -60,10 +60,14 @@ type Runtime struct {
 
 	opts Options
 
-	mu      sync.Mutex
-	creds   *session.Credentials // approved in memory when saving them failed
-	wake    chan struct{}        // ResetRegistration / Retry → Run (StayAfterStop)
-	restart chan string          // updater / exe watcher → Run: stop and report RestartError
+	mu    sync.Mutex
+	creds *session.Credentials // approved in memory when saving them failed
+	wake  chan struct{}        // ResetRegistration / Retry → Run (StayAfterStop)
+
+	// Self-update restart (selfupdate.go), under mu.
+	exe        string             // this binary, resolved at start
+	stopRun    context.CancelFunc // ends the current Run
+	restartExe string             // set when a restart was requested
 }
 
 // New sets up logging, probes the machine and loads (or creates) the
@@ -109,7 +113,7 @@ func New(opts Options) (*Runtime, error) {
 	obs.SetEnabled(s.Enabled)
 	obs.SetVRAM(h.VRAMTotalGb, s.VRAMThresholdGb)
 	return &Runtime{Store: store, Observers: obs, Logs: q, Engine: opts.Engine, Logger: logger, Host: h, opts: opts,
-		wake: make(chan struct{}, 1), restart: make(chan string, 1)}, nil
+		wake: make(chan struct{}, 1)}, nil
 }
 
 // Capabilities describes the worker from the settings as they are now.
@@ -141,17 +145,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	// ctx is the caller's; runCtx also ends when a restart was requested.
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	var restartExe string
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case restartExe = <-r.restart:
-			r.Logger.Info("binary replaced; stopping gracefully to restart in place", "category", "auto-update", "exe", restartExe)
-			stopRun()
-		case <-runCtx.Done():
-		}
-	}()
+	r.mu.Lock()
+	r.stopRun, r.restartExe = stopRun, ""
+	r.mu.Unlock()
 	if r.opts.SelfUpdate {
 		r.startSelfUpdate(runCtx, &wg)
 	}
@@ -170,8 +166,12 @@ func (r *Runtime) Run(ctx context.Context) error {
 	err := r.loop(runCtx)
 	stopRun()
 	wg.Wait()
-	if restartExe != "" {
-		return &RestartError{Exe: restartExe}
+	r.mu.Lock()
+	exe := r.restartExe
+	r.stopRun = nil
+	r.mu.Unlock()
+	if exe != "" {
+		return &RestartError{Exe: exe}
 	}
 	return err
 }

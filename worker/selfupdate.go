@@ -2,7 +2,7 @@ package worker
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 	"sync"
 
@@ -54,27 +54,37 @@ func (r *Runtime) CheckForUpdates(ctx context.Context) (updater.Check, error) {
 	return c, err
 }
 
-// requestRestart asks Run to stop gracefully and report a RestartError.
+// requestRestart stops Run gracefully so that it reports a RestartError.
+// It cancels the run before returning: the updater releases the job slot
+// only after this returns, so the session sees the stop before any offer
+// can take the slot (see session.offer).
 func (r *Runtime) requestRestart() error {
-	exe, err := updater.ResolveExecutable()
-	if err != nil {
-		return fmt.Errorf("restart: %w", err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.exe == "" || r.stopRun == nil {
+		return errors.New("restart: the worker is not running")
 	}
-	select {
-	case r.restart <- exe:
-	default: // one request is enough
+	if r.restartExe == "" {
+		r.Logger.Info("binary replaced; stopping gracefully to restart in place", "category", "auto-update", "exe", r.exe)
 	}
+	r.restartExe = r.exe
+	r.stopRun()
 	return nil
 }
 
 // startSelfUpdate runs the update loop and the executable watcher until ctx
 // ends; wg owns both goroutines.
 func (r *Runtime) startSelfUpdate(ctx context.Context, wg *sync.WaitGroup) {
+	// Resolved once, now: after an install swapped the file, the running
+	// binary's own path names the moved-away old one, which is gone.
 	exe, err := updater.ResolveExecutable()
 	if err != nil {
 		r.Logger.Warn("cannot find this executable; self-update is off", "category", "auto-update", "error", err.Error())
 		return
 	}
+	r.mu.Lock()
+	r.exe = exe
+	r.mu.Unlock()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -86,9 +96,10 @@ func (r *Runtime) startSelfUpdate(ctx context.Context, wg *sync.WaitGroup) {
 		r.Logger.Info("development build: auto-update is off (release builds are stamped with a version)", "category", "auto-update")
 		return
 	}
+	u := r.Updater()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r.Updater().Run(ctx)
+		u.Run(ctx)
 	}()
 }

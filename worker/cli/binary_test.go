@@ -1,12 +1,20 @@
 package cli_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -369,6 +377,107 @@ func TestBinaryRestartsWhenReplaced(t *testing.T) {
 		t.Errorf("the first session was not closed with 1000 before the restart: %v", err)
 	}
 	select { // in place: the process we started is the one now running 1.0.1
+	case err := <-c.done:
+		c.done <- err
+		t.Fatalf("the worker process exited (%v) instead of restarting in place", err)
+	default:
+	}
+	if code := c.exit(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+// releaseFeed serves a self-hosted go-selfupdate feed with one release: the
+// headless archive of bin for this platform, checksums.txt and the manifest.
+func releaseFeed(t *testing.T, tag string, bin []byte) string {
+	t.Helper()
+	var tgz bytes.Buffer
+	gz := gzip.NewWriter(&tgz)
+	tw := tar.NewWriter(gz)
+	if err := tw.WriteHeader(&tar.Header{Name: "studio-worker", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(tw.Close(), gz.Close()); err != nil {
+		t.Fatal(err)
+	}
+	archive := fmt.Sprintf("studio-worker-headless_%s_%s.tar.gz", runtime.GOOS, runtime.GOARCH)
+	sum := sha256.Sum256(tgz.Bytes())
+	files := map[string][]byte{
+		archive:         tgz.Bytes(),
+		"checksums.txt": []byte(hex.EncodeToString(sum[:]) + "  " + archive + "\n"),
+	}
+	manifest := fmt.Sprintf("releases:\n  - id: 1\n    tag_name: %q\n    draft: false\n    prerelease: false\n    assets:\n"+
+		"      - id: 10\n        name: %q\n        size: %d\n        url: %q\n"+
+		"      - id: 11\n        name: \"checksums.txt\"\n        size: %d\n        url: \"checksums.txt\"\n",
+		tag, archive, len(files[archive]), archive, len(files["checksums.txt"]))
+	files["manifest.yaml"] = []byte(manifest)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[strings.TrimPrefix(r.URL.Path, "/acme/studio-worker/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/acme/studio-worker"
+}
+
+// TestBinaryRestartsAfterUpdate: `studio-worker update` installs through
+// go-selfupdate, which moves the running file aside and deletes it. The
+// running worker must still find its executable and come back, in the same
+// process, as the installed version.
+func TestBinaryRestartsAfterUpdate(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs binaries; skipped with -short")
+	}
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "studio-worker")
+	buildVersion(t, "1.0.0", exe)
+	next := filepath.Join(t.TempDir(), "next")
+	buildVersion(t, "1.0.1", next)
+	nextBytes, err := os.ReadFile(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feedURL := releaseFeed(t, "v1.0.1", nextBytes)
+
+	st := studiotest.New(studiotest.Options{})
+	url, err := st.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	st.AddWorker("w-up", tokenValue)
+	path := newConfig(t, func(s *config.Settings) {
+		s.APIBaseURL, s.WorkerID, s.AuthToken = url, "w-up", tokenValue
+		s.AutoUpdateFeed = feedURL
+	})
+	c := startChild(t, exe, "--config", path, "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	helloFrom := func(version string) func(studiotest.Recorded) bool {
+		return func(r studiotest.Recorded) bool {
+			h, ok := r.Frame.(*protocol.Hello)
+			return ok && h.Capabilities.AgentVersion == version
+		}
+	}
+	if _, err := st.WaitFrame(ctx, helloFrom("1.0.0")); err != nil {
+		t.Fatalf("no hello from 1.0.0: %v", err)
+	}
+
+	out, err := exec.Command(exe, "--config", path, "update").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1.0.0 -> 1.0.1") {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	if _, err := st.WaitFrame(ctx, helloFrom("1.0.1")); err != nil {
+		t.Fatalf("the running worker never came back as 1.0.1 after update: %v", err)
+	}
+	select {
 	case err := <-c.done:
 		c.done <- err
 		t.Fatalf("the worker process exited (%v) instead of restarting in place", err)

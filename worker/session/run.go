@@ -94,9 +94,7 @@ func (r *runner) loop(ctx context.Context) error {
 				r.log.Info("waiting for operator approval before opening the session")
 				waitingLogged = true
 			}
-			if !sleep(ctx, r.cfg.Schedule.CredentialsPoll) {
-				continue
-			}
+			sleep(ctx, r.cfg.Schedule.CredentialsPoll)
 			continue
 		}
 		waitingLogged = false

@@ -15,6 +15,10 @@ import (
 	"github.com/minis-gg/studio-worker/worker/protocol"
 )
 
+// ReasonShuttingDown is the busy reject's reason for an offer that arrives
+// while the worker stops.
+const ReasonShuttingDown = "worker is shutting down"
+
 // errShuttingDown cancels a job whose drain time ran out during a stop.
 var errShuttingDown = errors.New("worker stopped before the job finished")
 
@@ -30,6 +34,7 @@ type session struct {
 	c     *conn
 	creds Credentials
 
+	stopCtx     context.Context // Run's: done once a stop was requested
 	welcomed    bool
 	stopping    bool
 	lastEnabled bool
@@ -78,6 +83,7 @@ func (r *runner) connectOnce(ctx context.Context, creds Credentials) (welcomed b
 }
 
 func (s *session) run(ctx context.Context) (err error) {
+	s.stopCtx = ctx
 	readCtx, stopReading := context.WithCancel(context.Background())
 	frames := make(chan inbound)
 	readerDone := make(chan struct{})
@@ -264,8 +270,8 @@ func (s *session) offer(claim protocol.JobOfferClaim) error {
 		}
 		return nil
 	}
-	if s.stopping {
-		return reject(protocol.RejectBusy, "worker is shutting down")
+	if s.stopping || s.stopCtx.Err() != nil {
+		return reject(protocol.RejectBusy, ReasonShuttingDown)
 	}
 	if !s.obs.Enabled() {
 		return reject(protocol.RejectPaused, protocol.ReasonPaused)
@@ -282,6 +288,12 @@ func (s *session) offer(claim protocol.JobOfferClaim) error {
 	}
 	if !ok {
 		return reject(protocol.RejectBusy, protocol.ReasonBusy)
+	}
+	if s.stopCtx.Err() != nil {
+		// A stop that holds the slot until it is requested (the updater's
+		// restart) is visible by now, even if this loop has not seen it.
+		release()
+		return reject(protocol.RejectBusy, ReasonShuttingDown)
 	}
 	if err := s.c.send(protocol.Accept{JobID: claim.JobID}); err != nil {
 		release()

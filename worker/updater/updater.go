@@ -62,7 +62,9 @@ type Options struct {
 	// Recorder receives every loop outcome; nil → not recorded.
 	Recorder Recorder
 	// Restart is called after a successful install, with the job slot still
-	// held. In production it does not return (see ExecRestart).
+	// held; the slot is released when it returns. The runtime's Restart
+	// stops the worker (which then execs the new binary) and returns at
+	// once; ExecRestart, for a caller without a runtime, does not return.
 	Restart func() error
 	Logger  *slog.Logger
 	// Tick is how much time each loop tick stands for (default 60 s).
