@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/minis-gg/studio-worker/observers"
+	"github.com/minis-gg/studio-worker/worker/protocol"
 )
 
 type statusTab struct {
@@ -110,7 +111,7 @@ func (t *statusTab) refresh(s Snapshot, now time.Time) {
 	}
 	label := StateLabel(s)
 	setText(t.headline, string(upperFirst(label)))
-	api := t.u.opts.Store.Settings().APIBaseURL
+	api := protocol.RedactURL(t.u.opts.Store.Settings().APIBaseURL)
 	setText(t.registration, RegistrationText(s.Registration, api, now))
 	t.requestID = s.Registration.RequestID
 	if s.Registration.Phase == observers.RegistrationPending && t.requestID != "" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/minis-gg/studio-worker/worker/config"
+	"github.com/minis-gg/studio-worker/worker/protocol"
 )
 
 // UsageError is a bad command-line argument: the CLI exits 2 and the
@@ -22,7 +23,7 @@ func FormatStatus(s config.Settings, path string, st RunState, running bool) str
 	var b strings.Builder
 	line := func(label, value string) { fmt.Fprintf(&b, "%-20s%s\n", label+":", value) }
 	line("config path", path)
-	line("api_base_url", s.APIBaseURL)
+	line("api_base_url", protocol.RedactURL(s.APIBaseURL))
 	switch {
 	case s.Registered():
 		line("registration", "approved as "+s.WorkerID)
@@ -48,7 +49,7 @@ func FormatStatus(s config.Settings, path string, st RunState, running bool) str
 	line("auto_update", strconv.FormatBool(s.AutoUpdateEnabled))
 	line("update_interval", fmt.Sprintf("%ds", s.AutoUpdateIntervalSecs))
 	line("update_prerelease", strconv.FormatBool(s.AutoUpdatePrerelease))
-	line("update_feed", s.AutoUpdateFeed)
+	line("update_feed", protocol.RedactURL(s.AutoUpdateFeed))
 	return b.String()
 }
 
@@ -137,7 +138,7 @@ func Register(w io.Writer, store *config.Store, apiBaseURL string, reset bool) e
 		fmt.Fprintln(w, "local registration state cleared; run `studio-worker run` or `studio-worker ui` to auto-register")
 	}
 	if apiBaseURL != "" {
-		fmt.Fprintf(w, "saved; run `studio-worker run` or `studio-worker ui` to auto-register against %s\n", s.APIBaseURL)
+		fmt.Fprintf(w, "saved; run `studio-worker run` or `studio-worker ui` to auto-register against %s\n", protocol.RedactURL(s.APIBaseURL))
 	}
 	return nil
 }

@@ -129,10 +129,10 @@ func (r *Runtime) LogStartupBanner() {
 		id = "(unregistered)"
 	}
 	r.Logger.Info("studio-worker booting", "category", "startup",
-		"version", r.opts.Version, "config_path", r.Store.Path(), "api_base_url", s.APIBaseURL,
+		"version", r.opts.Version, "config_path", r.Store.Path(), "api_base_url", protocol.RedactURL(s.APIBaseURL),
 		"vram_threshold_gb", s.VRAMThresholdGb, "auto_update_enabled", s.AutoUpdateEnabled,
 		"auto_update_interval_secs", s.AutoUpdateIntervalSecs, "auto_update_prerelease", s.AutoUpdatePrerelease,
-		"auto_update_feed", s.AutoUpdateFeed, "worker_id", id)
+		"auto_update_feed", protocol.RedactURL(s.AutoUpdateFeed), "worker_id", id)
 }
 
 // Run is the worker until ctx is cancelled: registration gate, then the

@@ -51,10 +51,26 @@ func WebSocketURL(base, workerID string) (*url.URL, error) {
 	return u, nil
 }
 
-// redactURL keeps user info (which could hold a credential) out of errors.
+// RedactURL is a URL setting as it may be shown in a log line, an error,
+// `status` or the window: user info (which can be a token as much as a
+// password) and the query are replaced. The settings file keeps the real
+// value.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a valid URL)"
+	}
+	return redactURL(u)
+}
+
 func redactURL(u *url.URL) string {
 	c := *u
-	c.User = nil
-	c.RawQuery = ""
+	if c.User != nil {
+		c.User = url.User("redacted")
+	}
+	if c.RawQuery != "" {
+		c.RawQuery = "redacted"
+	}
+	c.Fragment, c.RawFragment = "", ""
 	return c.String()
 }

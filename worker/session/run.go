@@ -99,7 +99,7 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		waitingLogged = false
 		r.setState(observers.SessionConnecting, attempt, "")
-		r.log.Info("connecting", "api", r.cfg.BaseURL)
+		r.log.Info("connecting", "api", protocol.RedactURL(r.cfg.BaseURL))
 		welcomed, err := r.connectOnce(ctx, creds)
 		switch {
 		case err == nil:
