@@ -143,32 +143,19 @@ func Register(w io.Writer, store *config.Store, apiBaseURL string, reset bool) e
 	return nil
 }
 
-// secretKeys are the settings whose values `config` hides unless asked.
-var secretKeys = []string{"auth_token", "registration_secret", "local_api_token"}
-
 // ShowConfig prints `# <path>` and the settings file, with secret values
 // replaced unless showSecrets.
 func ShowConfig(w io.Writer, path string, file []byte, showSecrets bool) error {
+	if !showSecrets {
+		var err error
+		if file, err = config.Redact(file); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	if _, err := fmt.Fprintf(w, "# %s\n", path); err != nil {
 		return err
 	}
-	lines := strings.SplitAfter(string(file), "\n")
-	for i, l := range lines {
-		if showSecrets {
-			break
-		}
-		key, _, ok := strings.Cut(l, "=")
-		if !ok {
-			continue
-		}
-		key = strings.Trim(strings.TrimSpace(key), `"'`)
-		for _, k := range secretKeys {
-			if key == k {
-				lines[i] = k + " = \"[redacted]\"\n"
-			}
-		}
-	}
-	_, err := io.WriteString(w, strings.Join(lines, ""))
+	_, err := w.Write(file)
 	return err
 }
 

@@ -139,16 +139,18 @@ func TestShowConfigRedactsSecrets(t *testing.T) {
 	fmt.Fprintf(f, "local_api_token = \"lat-secret-1\"\n")
 	f.Close()
 	file := readFile(t, st.Path())
-	file = append(file, []byte("\n\"auth_token\"='quoted-secret'\n")...)
+	// Keys Viper would read too: another casing, and a multi-line string in
+	// a table this version does not know.
+	file = append(file, []byte("\n[legacy]\nAuth_Token = \"\"\"\nmultiline-secret\"\"\"\n")...)
 
 	cases := []struct {
 		show    bool
 		present []string
 		absent  []string
 	}{
-		{false, []string{"# " + st.Path() + "\n", `worker_id = 'w-5'`, `auth_token = "[redacted]"`, `registration_secret = "[redacted]"`, `local_api_token = "[redacted]"`},
-			[]string{tokenValue, secretValue, "lat-secret-1", "quoted-secret"}},
-		{true, []string{"# " + st.Path() + "\n", tokenValue, secretValue, "lat-secret-1", "quoted-secret"}, []string{"[redacted]"}},
+		{false, []string{"# " + st.Path() + "\n", `worker_id = 'w-5'`, `auth_token = '[redacted]'`, `registration_secret = '[redacted]'`, `local_api_token = '[redacted]'`, `Auth_Token = '[redacted]'`},
+			[]string{tokenValue, secretValue, "lat-secret-1", "multiline-secret"}},
+		{true, []string{"# " + st.Path() + "\n", tokenValue, secretValue, "lat-secret-1", "multiline-secret"}, []string{"[redacted]"}},
 	}
 	for _, tc := range cases {
 		var out bytes.Buffer
