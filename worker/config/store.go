@@ -141,6 +141,12 @@ func (s *Store) Update(fn func(*Settings) error) (Settings, error) {
 	if err != nil {
 		return s.eff, fmt.Errorf("config: update: %w", err)
 	}
+	if st.info != nil && st.info.Size() == 0 {
+		// As in Reload: most likely an editor truncated the file and is
+		// writing it now. Saving over it would store defaults in place of
+		// the registration and lose the editor's write as well.
+		return s.eff, fmt.Errorf("config: update: %s is empty (is another program writing it?); not overwriting it", s.path)
+	}
 	next := st.settings
 	if err := fn(&next); err != nil {
 		return s.eff, fmt.Errorf("config: update: %w", err)

@@ -480,6 +480,29 @@ func TestUpdateCorruptFileWritesNothing(t *testing.T) {
 	}
 }
 
+// TestUpdateRefusesEmptyFile: an editor that truncates and rewrites in
+// place leaves an empty file for a moment; saving then would replace the
+// registration with defaults.
+func TestUpdateRefusesEmptyFile(t *testing.T) {
+	t.Parallel()
+	path := configPath(t)
+	s := openT(t, path, Options{})
+	if _, err := s.Update(func(c *Settings) error { c.WorkerID, c.AuthToken = "w-1", "tok"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	writeT(t, path, "", 0o600)
+	called := false
+	if _, err := s.Update(func(*Settings) error { called = true; return nil }); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("Update over an empty file = %v, want a refusal", err)
+	}
+	if called || len(readT(t, path)) != 0 {
+		t.Error("Update wrote over an empty file")
+	}
+	if !s.Settings().Registered() {
+		t.Error("the registration in memory was lost")
+	}
+}
+
 func TestModeBecomes0600AndNoTempLeft(t *testing.T) {
 	t.Parallel()
 	path := configPath(t)
