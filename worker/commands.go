@@ -27,6 +27,8 @@ func FormatStatus(s config.Settings, path string, st RunState, running bool) str
 	switch {
 	case s.Registered():
 		line("registration", "approved as "+s.WorkerID)
+	case s.RegistrationRejected != "":
+		line("registration", fmt.Sprintf("rejected by the studio operator: %s (run `studio-worker register --reset` to ask again)", s.RegistrationRejected))
 	case s.RegistrationRequestID != "":
 		line("registration", fmt.Sprintf("pending operator approval (request %s)", s.RegistrationRequestID))
 	default:
@@ -165,4 +167,5 @@ func clearRegistration(s *config.Settings) {
 	s.WorkerID, s.AuthToken = "", ""
 	s.RegistrationRequestID, s.RegistrationSecret = "", ""
 	s.InstallID = ""
+	s.RegistrationRejected = ""
 }

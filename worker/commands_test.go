@@ -50,6 +50,8 @@ func TestFormatStatus(t *testing.T) {
 	pending.InstallID, pending.RegistrationRequestID, pending.RegistrationSecret = "iid", "rr-9", secretValue
 	disabled := base
 	disabled.Enabled = false
+	rejected := base
+	rejected.InstallID, rejected.RegistrationRejected = "iid", "unknown machine"
 
 	cases := []struct {
 		name    string
@@ -65,6 +67,8 @@ func TestFormatStatus(t *testing.T) {
 		{"not registered, not running", base, worker.RunState{}, false,
 			[]string{label("registration") + "not registered (will auto-register on next launch)", label("session") + "no worker running with this config", label("enabled") + "true"}},
 		{"disabled", disabled, worker.RunState{}, false, []string{label("enabled") + "false"}},
+		{"rejected", rejected, worker.RunState{}, false,
+			[]string{label("registration") + "rejected by the studio operator: unknown machine (run `studio-worker register --reset` to ask again)"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,6 +264,7 @@ func TestRegister(t *testing.T) {
 		s.APIBaseURL = "https://old.example/"
 		s.WorkerID, s.AuthToken = "w-9", tokenValue
 		s.InstallID, s.RegistrationRequestID, s.RegistrationSecret = "iid-9", "rr-9", secretValue
+		s.RegistrationRejected = "unknown machine"
 		s.VRAMThresholdGb = 6
 	}
 	cases := []struct {
@@ -271,7 +276,7 @@ func TestRegister(t *testing.T) {
 		message string
 	}{
 		{"reset", "", true, false, func(t *testing.T, s config.Settings) {
-			if s.WorkerID != "" || s.AuthToken != "" || s.InstallID != "" || s.RegistrationRequestID != "" || s.RegistrationSecret != "" {
+			if s.WorkerID != "" || s.AuthToken != "" || s.InstallID != "" || s.RegistrationRequestID != "" || s.RegistrationSecret != "" || s.RegistrationRejected != "" {
 				t.Errorf("reset left registration state: %q %t %q %q %t", s.WorkerID, s.AuthToken != "", s.InstallID, s.RegistrationRequestID, s.RegistrationSecret != "")
 			}
 			if s.APIBaseURL != "https://old.example/" || s.VRAMThresholdGb != 6 {

@@ -46,6 +46,7 @@ var fields = []field{
 	{KeyInstallID, kindString, true, func(s *Settings) any { return &s.InstallID }},
 	{KeyRegistrationRequestID, kindString, true, func(s *Settings) any { return &s.RegistrationRequestID }},
 	{KeyRegistrationSecret, kindSecret, true, func(s *Settings) any { return &s.RegistrationSecret }},
+	{KeyRegistrationRejected, kindString, true, func(s *Settings) any { return &s.RegistrationRejected }},
 	{KeyNotifyJobCompleted, kindBool, false, func(s *Settings) any { return &s.NotifyJobCompleted }},
 	{KeyNotifyJobFailed, kindBool, false, func(s *Settings) any { return &s.NotifyJobFailed }},
 }

@@ -59,8 +59,12 @@ type Settings struct {
 	InstallID              string  // install_id
 	RegistrationRequestID  string  // registration_request_id
 	RegistrationSecret     Secret  // registration_secret
-	NotifyJobCompleted     bool    // notify_job_completed
-	NotifyJobFailed        bool    // notify_job_failed
+	// RegistrationRejected is the reason an operator gave for refusing this
+	// worker ("no reason given" when none). Not a reference key: it keeps a
+	// rejected worker stopped across restarts until `register --reset`.
+	RegistrationRejected string // registration_rejected
+	NotifyJobCompleted   bool   // notify_job_completed
+	NotifyJobFailed      bool   // notify_job_failed
 }
 
 // TOML keys, in the order they are written to the file.
@@ -82,6 +86,7 @@ const (
 	KeyInstallID              = "install_id"
 	KeyRegistrationRequestID  = "registration_request_id"
 	KeyRegistrationSecret     = "registration_secret"
+	KeyRegistrationRejected   = "registration_rejected"
 	KeyNotifyJobCompleted     = "notify_job_completed"
 	KeyNotifyJobFailed        = "notify_job_failed"
 )
@@ -174,6 +179,7 @@ func (s Settings) LogValue() slog.Value {
 		slog.String(KeyInstallID, s.InstallID),
 		slog.String(KeyRegistrationRequestID, s.RegistrationRequestID),
 		slog.String(KeyRegistrationSecret, s.RegistrationSecret.String()),
+		slog.String(KeyRegistrationRejected, s.RegistrationRejected),
 		slog.Bool(KeyNotifyJobCompleted, s.NotifyJobCompleted),
 		slog.Bool(KeyNotifyJobFailed, s.NotifyJobFailed),
 	)

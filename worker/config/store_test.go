@@ -86,7 +86,7 @@ func fullSettings(root string) Settings {
 		VRAMThresholdGb: 6.5, Enabled: false, AutoStart: false, StartMinimised: false, OnlyWhenIdle: true,
 		AutoUpdateEnabled: false, AutoUpdateIntervalSecs: 3600, AutoUpdateFeed: "https://example.com/feeds/o/r",
 		AutoUpdatePrerelease: true, ModelsRoot: filepath.Join(root, "m"), WSReconnectAttempts: 7,
-		InstallID: "inst-1", RegistrationRequestID: "req-1", RegistrationSecret: "rsec-1",
+		InstallID: "inst-1", RegistrationRequestID: "req-1", RegistrationSecret: "rsec-1", RegistrationRejected: "test rejection",
 		NotifyJobCompleted: true, NotifyJobFailed: true,
 	}
 }

@@ -109,6 +109,12 @@ func (g *Gate) Tick(ctx context.Context) (Phase, Credentials, error) {
 		g.set(observers.RegistrationState{Phase: observers.RegistrationApproved, WorkerID: s.WorkerID})
 		return Approved, Credentials{WorkerID: s.WorkerID, AuthToken: s.AuthToken.Reveal()}, nil
 	}
+	if s.RegistrationRejected != "" {
+		// Refused before, maybe in an earlier run: asking again is the
+		// operator's decision (register --reset), not a restart's.
+		g.set(observers.RegistrationState{Phase: observers.RegistrationRejected, Reason: s.RegistrationRejected})
+		return Rejected, Credentials{}, &RejectedError{Reason: s.RegistrationRejected}
+	}
 	if s.InstallID == "" || (s.RegistrationRequestID == "" && s.RegistrationSecret == "") {
 		var err error
 		s, err = g.Store.Update(func(f *config.Settings) error {
@@ -233,9 +239,14 @@ func (g *Gate) poll(ctx context.Context, s config.Settings) (Phase, Credentials,
 		g.set(observers.RegistrationState{Phase: observers.RegistrationApproved, WorkerID: out.WorkerID})
 		return Approved, creds, nil
 	case "rejected":
+		kept := out.Reason
+		if kept == "" {
+			kept = "no reason given"
+		}
 		if _, err := g.Store.Update(func(f *config.Settings) error {
 			f.RegistrationRequestID = ""
 			f.RegistrationSecret = ""
+			f.RegistrationRejected = kept
 			return nil
 		}); err != nil {
 			g.log().Error("could not clear the rejected request", "error", err.Error())

@@ -538,3 +538,41 @@ func TestHashSecret(t *testing.T) {
 		t.Errorf("HashSecret(abc) = %s", got)
 	}
 }
+
+// TestRejectionSurvivesARestart: a rejected worker must not ask again on
+// its own when it starts next (a service manager restarting `run`, a login
+// autostart); only a reset clears the refusal.
+func TestRejectionSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ reason, kept string }{
+		{"unknown machine", "unknown machine"},
+		{"", "no reason given"},
+	} {
+		e := newEnv(t, studiotest.Options{})
+		id, _ := e.pending(t)
+		if err := e.studio.Reject(id, tc.reason); err != nil {
+			t.Fatal(err)
+		}
+		if phase, _, err := e.tick(t); phase != registration.Rejected || err == nil {
+			t.Fatalf("poll after the rejection = %v, %v", phase, err)
+		}
+		if got := e.onDisk(t).RegistrationRejected; got != tc.kept {
+			t.Fatalf("stored rejection = %q, want %q", got, tc.kept)
+		}
+
+		before := e.requests.Load()
+		next := *e.gate // a new process: nothing in memory
+		next.Observers = observers.New()
+		phase, _, err := next.Tick(context.Background())
+		var re *registration.RejectedError
+		if phase != registration.Rejected || !errors.As(err, &re) || re.Reason != tc.kept {
+			t.Fatalf("Tick after a restart = %v, %v; want Rejected %q", phase, err, tc.kept)
+		}
+		if n := e.requests.Load() - before; n != 0 {
+			t.Errorf("a rejected worker made %d HTTP requests after a restart, want 0", n)
+		}
+		if reg := next.Observers.Registration(); reg.Phase != observers.RegistrationRejected || reg.Reason != tc.kept {
+			t.Errorf("observers after a restart = %+v", reg)
+		}
+	}
+}
