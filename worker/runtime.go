@@ -222,7 +222,7 @@ func (r *Runtime) runOnce(ctx context.Context) error {
 
 	s := r.Store.Settings()
 	return session.Run(ctx, session.Config{
-		BaseURL:           s.APIBaseURL,
+		BaseURL:           func() string { return r.Store.Settings().APIBaseURL },
 		Credentials:       r.credentials,
 		Capabilities:      r.Capabilities,
 		Engine:            r.Engine,

@@ -105,7 +105,7 @@ func newHarness(t testing.TB, mutate ...func(*harness)) *harness {
 	// ship queue, so log batches flow in every test.
 	logger := slog.New(fanout{h.rec, logs.NewHandler(nil, h.obs, h.queue)})
 	h.cfg = session.Config{
-		BaseURL: url,
+		BaseURL: func() string { return url },
 		Credentials: func() (session.Credentials, bool) {
 			return session.Credentials{WorkerID: testWorkerID, AuthToken: testToken}, h.approved.Load()
 		},

@@ -27,11 +27,13 @@ type Credentials struct {
 	AuthToken string
 }
 
-// Config is everything a session needs. Credentials and Capabilities are
-// called again for every connection and heartbeat, so settings edited while
-// the worker runs take effect without a restart.
+// Config is everything a session needs. BaseURL and Credentials are called
+// for every connection and Capabilities for every heartbeat, so settings
+// edited while the worker runs take effect without a restart (a new studio
+// URL at the next connection: a session and its jobs stay with theirs).
 type Config struct {
-	BaseURL           string
+	BaseURL func() string // api_base_url
+
 	Credentials       func() (Credentials, bool) // false: not approved yet
 	Capabilities      func() protocol.Capabilities
 	Engine            Runner
@@ -99,8 +101,9 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		waitingLogged = false
 		r.setState(observers.SessionConnecting, attempt, "")
-		r.log.Info("connecting", "api", protocol.RedactURL(r.cfg.BaseURL))
-		welcomed, err := r.connectOnce(ctx, creds)
+		base := r.cfg.BaseURL()
+		r.log.Info("connecting", "api", protocol.RedactURL(base))
+		welcomed, err := r.connectOnce(ctx, base, creds)
 		switch {
 		case err == nil:
 			r.setState(observers.SessionStopped, 0, "")

@@ -32,6 +32,7 @@ var errSessionEnded = errors.New("session ended before the job finished")
 type session struct {
 	*runner
 	c     *conn
+	base  string // api_base_url of this connection; its uploads go there too
 	creds Credentials
 
 	stopCtx     context.Context // Run's: done once a stop was requested
@@ -69,15 +70,15 @@ func (s *session) jobDone() <-chan struct{} {
 // connectOnce runs one connection. It returns nil when ctx was cancelled and
 // the session closed gracefully, otherwise why the connection ended, and
 // whether the studio had welcomed it (which resets the reconnect count).
-func (r *runner) connectOnce(ctx context.Context, creds Credentials) (welcomed bool, err error) {
-	c, err := dial(ctx, r.cfg.Dialer, r.cfg.BaseURL, creds, r.cfg.Schedule)
+func (r *runner) connectOnce(ctx context.Context, base string, creds Credentials) (welcomed bool, err error) {
+	c, err := dial(ctx, r.cfg.Dialer, base, creds, r.cfg.Schedule)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, nil
 		}
 		return false, err
 	}
-	s := &session{runner: r, c: c, creds: creds}
+	s := &session{runner: r, c: c, base: base, creds: creds}
 	err = s.run(ctx)
 	return s.welcomed, err
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -38,12 +39,13 @@ func TestConnectURLVariants(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			h.cfg.BaseURL = strings.TrimSuffix(h.url, "/") + tc.suffix
+			base := strings.TrimSuffix(h.url, "/") + tc.suffix
+			h.cfg.BaseURL = func() string { return base }
 			h.start()
 			h.waitConnected(1)
 			h.offer(claim("img-1", protocol.KindImage, "a lighthouse", protocol.EngineSynthetic))
 			if _, err := h.studio.WaitUpload(h.ctx(), "img-1"); err != nil {
-				t.Fatalf("upload for base %q: %v", h.cfg.BaseURL, err)
+				t.Fatalf("upload for base %q: %v", base, err)
 			}
 			if err := h.stop(); err != nil {
 				t.Fatalf("Run: %v", err)
@@ -114,7 +116,7 @@ func TestNothingBeforeWelcome(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	h := newHarness(t)
-	h.cfg.BaseURL = srv.URL
+	h.cfg.BaseURL = func() string { return srv.URL }
 	h.cfg.Schedule.ReadIdleTimeout = 300 * time.Millisecond
 	for range 5 {
 		h.queue.Push(protocol.LogEntry{Level: protocol.LevelInfo, Category: "test", Message: "queued early"})
@@ -423,4 +425,39 @@ func TestOneWriter(t *testing.T) {
 		t.Errorf("sessions = %d, want 1", n)
 	}
 	h.running()
+}
+
+// TestBaseURLReadPerConnection: a studio URL changed in the settings (the
+// window's Settings tab) is used from the next connection on.
+func TestBaseURLReadPerConnection(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	other := studiotest.New(studiotest.Options{})
+	otherURL, err := other.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	other.AddWorker(testWorkerID, testToken)
+
+	var current atomic.Value
+	current.Store(h.url)
+	h.cfg.BaseURL = func() string { return current.Load().(string) }
+	h.start()
+	h.waitConnected(1)
+	current.Store(otherURL)
+	if other.Sessions() != 0 {
+		t.Fatal("the other studio saw a session before the URL changed")
+	}
+	if err := h.studio.DropConnection(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.WaitSessions(h.ctx(), 1); err != nil {
+		t.Fatalf("the worker never connected to the new URL: %v", err)
+	}
+	if _, err := other.WaitFrame(h.ctx(), func(r studiotest.Recorded) bool {
+		return r.Dir == studiotest.FromWorker && r.Type == protocol.TypeHeartbeat
+	}); err != nil {
+		t.Fatalf("no heartbeat on the new studio: %v", err)
+	}
 }

@@ -38,7 +38,7 @@ func MIMEForExt(ext string) string {
 // "image" for every kind, as the studio expects), retrying 5xx and transport
 // errors with a linearly growing pause.
 func (s *session) upload(ctx context.Context, jobID, prompt string, res engine.Result) error {
-	u, err := protocol.Endpoint(s.cfg.BaseURL, "workers", s.creds.WorkerID, "jobs", jobID, "complete")
+	u, err := protocol.Endpoint(s.base, "workers", s.creds.WorkerID, "jobs", jobID, "complete")
 	if err != nil {
 		return err
 	}
