@@ -51,8 +51,9 @@ func (e *Env) OpenStore() (*config.Store, error) {
 		return nil, err
 	}
 	// The store's breadcrumbs go to this command's stderr, not to whatever
-	// the process-wide slog default happens to be.
-	logger := slog.New(slog.NewTextHandler(e.Stderr, nil))
+	// the process-wide slog default happens to be; a one-shot command's
+	// output is its answer, so only warnings join it.
+	logger := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return config.Open(path, config.Options{DetectedVRAMGb: worker.ProbeHost().VRAMTotalGb, Logger: logger})
 }
 
