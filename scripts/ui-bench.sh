@@ -21,21 +21,9 @@ if [[ "${1:-}" != "--inside" ]]; then
 fi
 bin=$2 secs=$3
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config LANG=${LANG:-C.UTF-8}
+source "$(dirname "$0")/ui-session.sh"
 export STUDIO_WORKER_API_BASE_URL=http://127.0.0.1:9/
-mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-disp=:$((300 + RANDOM % 100))
-Xvfb "$disp" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
-pids+=($!)
-export DISPLAY=$disp
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+start_xvfb 300 || { echo "ui-bench: Xvfb did not start" >&2; exit 1; }
 
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

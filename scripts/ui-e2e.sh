@@ -19,26 +19,12 @@ if [[ "${1:-}" != "--inside" ]]; then
 fi
 bin=$2
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config LANG=${LANG:-C.UTF-8}
-mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
+source "$(dirname "$0")/ui-session.sh"
 out=${UI_E2E_OUT:-$work}
 mkdir -p "$out"
-
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
 fail() { echo "ui-e2e: FAIL: $*" >&2; echo "--- demo stdout"; cat "$work/demo.out" >&2 || true; echo "--- demo stderr (tail)"; tail -n 30 "$work/demo.err" >&2 || true; exit 1; }
 
-disp=:$((90 + RANDOM % 100))
-Xvfb "$disp" -screen 0 1280x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-pids+=($!)
-export DISPLAY=$disp
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
-xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
+start_xvfb 90 || fail "Xvfb did not start"
 
 "$bin" demo --jobs 4 --job-delay 1500ms >"$work/demo.out" 2>"$work/demo.err" &
 demo=$!

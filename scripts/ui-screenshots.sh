@@ -19,21 +19,8 @@ if [[ "${1:-}" != "--inside" ]]; then
 fi
 bin=$2 out=$3
 
-work=$(mktemp -d)
-export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config LANG=${LANG:-C.UTF-8}
-mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-disp=:$((200 + RANDOM % 100))
-Xvfb "$disp" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
-pids+=($!)
-export DISPLAY=$disp
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+source "$(dirname "$0")/ui-session.sh"
+start_xvfb 200 || { echo "ui-screenshots: Xvfb did not start" >&2; exit 1; }
 
 for tab in status jobs logs settings about; do
 	STUDIO_WORKER_UI_TAB=$tab "$bin" demo --job-delay 2500ms >"$work/$tab.out" 2>"$work/$tab.err" &

@@ -117,6 +117,7 @@ type child struct {
 	cmd            *exec.Cmd
 	stdout, stderr *syncBuffer
 	done           chan error
+	config         string // --config of a child started by runRegistered
 }
 
 func startChild(t *testing.T, bin string, args ...string) *child {
@@ -341,29 +342,11 @@ func TestBinaryRestartsWhenReplaced(t *testing.T) {
 	next := filepath.Join(dir, ".next")
 	buildVersion(t, "1.0.1", next)
 
-	st := studiotest.New(studiotest.Options{})
-	url, err := st.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.AddWorker("w-up", tokenValue)
-	path := newConfig(t, func(s *config.Settings) {
-		s.APIBaseURL, s.WorkerID, s.AuthToken = url, "w-up", tokenValue
+	st, c := runRegistered(t, exe, func(s *config.Settings) {
 		s.AutoUpdateEnabled = false // only the executable watcher acts here
 	})
-	c := startChild(t, exe, "--config", path, "run")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	helloFrom := func(version string) func(studiotest.Recorded) bool {
-		return func(r studiotest.Recorded) bool {
-			h, ok := r.Frame.(*protocol.Hello)
-			return ok && h.Capabilities.AgentVersion == version
-		}
-	}
-	if _, err := st.WaitFrame(ctx, helloFrom("1.0.0")); err != nil {
-		t.Fatalf("no hello from 1.0.0: %v", err)
-	}
 
 	if err := os.Rename(next, exe); err != nil {
 		t.Fatal(err)
@@ -376,12 +359,7 @@ func TestBinaryRestartsWhenReplaced(t *testing.T) {
 	}); err != nil {
 		t.Errorf("the first session was not closed with 1000 before the restart: %v", err)
 	}
-	select { // in place: the process we started is the one now running 1.0.1
-	case err := <-c.done:
-		c.done <- err
-		t.Fatalf("the worker process exited (%v) instead of restarting in place", err)
-	default:
-	}
+	c.stillRunning(t) // in place: the process we started now runs 1.0.1
 	if code := c.exit(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
@@ -446,6 +424,27 @@ func TestBinaryRestartsAfterUpdate(t *testing.T) {
 	}
 	feedURL := releaseFeed(t, "v1.0.1", nextBytes)
 
+	st, c := runRegistered(t, exe, func(s *config.Settings) { s.AutoUpdateFeed = feedURL })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	out, err := exec.Command(exe, "--config", c.config, "update").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1.0.0 -> 1.0.1") {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	if _, err := st.WaitFrame(ctx, helloFrom("1.0.1")); err != nil {
+		t.Fatalf("the running worker never came back as 1.0.1 after update: %v", err)
+	}
+	c.stillRunning(t)
+	if code := c.exit(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+// runRegistered starts `run` of exe as the registered worker w-up of a new
+// studio double and waits for its 1.0.0 hello; edit adjusts the config.
+func runRegistered(t *testing.T, exe string, edit func(*config.Settings)) (*studiotest.Studio, *child) {
+	t.Helper()
 	st := studiotest.New(studiotest.Options{})
 	url, err := st.Start("127.0.0.1:0")
 	if err != nil {
@@ -455,35 +454,33 @@ func TestBinaryRestartsAfterUpdate(t *testing.T) {
 	st.AddWorker("w-up", tokenValue)
 	path := newConfig(t, func(s *config.Settings) {
 		s.APIBaseURL, s.WorkerID, s.AuthToken = url, "w-up", tokenValue
-		s.AutoUpdateFeed = feedURL
+		edit(s)
 	})
 	c := startChild(t, exe, "--config", path, "run")
+	c.config = path
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	helloFrom := func(version string) func(studiotest.Recorded) bool {
-		return func(r studiotest.Recorded) bool {
-			h, ok := r.Frame.(*protocol.Hello)
-			return ok && h.Capabilities.AgentVersion == version
-		}
-	}
 	if _, err := st.WaitFrame(ctx, helloFrom("1.0.0")); err != nil {
 		t.Fatalf("no hello from 1.0.0: %v", err)
 	}
+	return st, c
+}
 
-	out, err := exec.Command(exe, "--config", path, "update").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "1.0.0 -> 1.0.1") {
-		t.Fatalf("update: %v\n%s", err, out)
+// helloFrom matches the hello of a worker of the given version.
+func helloFrom(version string) func(studiotest.Recorded) bool {
+	return func(r studiotest.Recorded) bool {
+		h, ok := r.Frame.(*protocol.Hello)
+		return ok && h.Capabilities.AgentVersion == version
 	}
-	if _, err := st.WaitFrame(ctx, helloFrom("1.0.1")); err != nil {
-		t.Fatalf("the running worker never came back as 1.0.1 after update: %v", err)
-	}
+}
+
+// stillRunning fails the test if the child has exited.
+func (c *child) stillRunning(t *testing.T) {
+	t.Helper()
 	select {
 	case err := <-c.done:
 		c.done <- err
 		t.Fatalf("the worker process exited (%v) instead of restarting in place", err)
 	default:
-	}
-	if code := c.exit(t, syscall.SIGTERM); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 }
